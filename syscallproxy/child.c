@@ -1,0 +1,577 @@
+// The child side of a spawn. Everything below sk_spawn runs in a clone
+// that shares the parent's memory (CLONE_VM) on a stack of its own, while
+// the Go runtime goes on in the parent: so it calls no libc function that
+// could take a lock, allocate or touch errno, only raw syscalls on the
+// program the parent laid out before the clone.
+//
+// The handshake (sync pipe: parent -> child; error pipe: child -> parent,
+// CLOEXEC so that a successful exec closes it):
+//
+//	parent (spawner thread + Go)         child (sk_child_main)
+//	----------------------------         ---------------------
+//	clone(CLONE_VM|namespaces) ------->  close sync write end
+//	close child ends of pipes            pdeathsig(SIGKILL)
+//	write uid_map, gid_map               read(sync) ...blocks
+//	write(sync, 1 byte) ------------->   ...returns (EOF: parent gone, exit)
+//	read(err) ...blocks                  credentials, ops in order
+//	                                     [new PID ns: vfork the command,
+//	                                      which runs the ops; pid 1 waits]
+//	                                     fds, signals, seccomp, execve
+//	EOF <------------------------------  exec closes the CLOEXEC err pipe
+//	  or an sk_err record <------------  a step failed: record, exit 127
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <linux/stat.h>
+#include <sched.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#ifndef AT_EMPTY_PATH
+#define AT_EMPTY_PATH 0x1000
+#endif
+
+#include "child.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#define SK_MS_RDONLY 0x1
+#define SK_MS_NOSUID 0x2
+#define SK_MS_NODEV 0x4
+#define SK_MS_BIND 0x1000
+#define SK_MS_REC 0x4000
+#define SK_MS_SLAVE 0x80000
+#define SK_MNT_DETACH 0x2
+#define SK_MOUNT_ATTR_RDONLY 0x1
+#define SK_AT_RECURSIVE 0x8000
+#define SK_AT_FDCWD -100
+
+struct sk_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+struct sk_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static inline long sk_sys6(long n, long a, long b, long c, long d, long e, long f)
+{
+#if defined(__x86_64__)
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+#elif defined(__aarch64__)
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	register long x5 __asm__("x5") = f;
+	__asm__ volatile("svc 0"
+			 : "+r"(x0)
+			 : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5)
+			 : "memory");
+	return x0;
+#else
+#error "syscallproxy: unsupported architecture"
+#endif
+}
+
+#define sys0(n) sk_sys6(n, 0, 0, 0, 0, 0, 0)
+#define sys1(n, a) sk_sys6(n, (long)(a), 0, 0, 0, 0, 0)
+#define sys2(n, a, b) sk_sys6(n, (long)(a), (long)(b), 0, 0, 0, 0)
+#define sys3(n, a, b, c) sk_sys6(n, (long)(a), (long)(b), (long)(c), 0, 0, 0)
+#define sys4(n, a, b, c, d) sk_sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), 0, 0)
+#define sys5(n, a, b, c, d, e) sk_sys6(n, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), 0)
+
+static __attribute__((noreturn)) void sk_exit(int code)
+{
+	for (;;)
+		sys1(SYS_exit_group, code);
+}
+
+static size_t sk_strlen(const char *s)
+{
+	size_t n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+// fail reports a failed step and, unless the instruction may fail, ends
+// the child. It returns only for a may-fail instruction.
+static void fail(struct sk_prog *p, int insn, int step, long err, int arg)
+{
+	if (insn >= 0 && (p->insn[insn].flags & SK_MAYFAIL))
+		return;
+	struct sk_err rec = {insn, step, (int32_t)-err, arg};
+	sys3(SYS_write, p->errfd, &rec, sizeof rec);
+	p->cmd_failed = 1;
+	sk_exit(127);
+}
+
+// mkdirp creates path and its missing parents, using the scratch buffer.
+static long mkdirp(struct sk_prog *p, const char *path, long mode)
+{
+	size_t n = sk_strlen(path);
+	if (n + 1 > (size_t)p->scratch_len)
+		return -ENAMETOOLONG;
+	char *b = p->scratch;
+	for (size_t i = 0; i <= n; i++)
+		b[i] = path[i];
+	for (size_t i = 1; i <= n; i++) {
+		if (b[i] != '/' && b[i] != 0)
+			continue;
+		char c = b[i];
+		b[i] = 0;
+		long r = sys3(SYS_mkdirat, SK_AT_FDCWD, b, mode);
+		b[i] = c;
+		if (r < 0 && r != -EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+// parentdir copies the parent directory of path into the scratch buffer.
+static const char *parentdir(struct sk_prog *p, const char *path)
+{
+	size_t n = sk_strlen(path), cut = 0;
+	if (n + 1 > (size_t)p->scratch_len)
+		return "/";
+	for (size_t i = 0; i < n; i++)
+		if (path[i] == '/')
+			cut = i;
+	if (cut == 0)
+		return "/";
+	char *b = p->scratch + p->scratch_len / 2;
+	if (cut + 1 > (size_t)p->scratch_len / 2)
+		return "/";
+	for (size_t i = 0; i < cut; i++)
+		b[i] = path[i];
+	b[cut] = 0;
+	return b;
+}
+
+static long statx_type(const char *path, uint16_t *mode)
+{
+	struct statx st;
+	long r = sys5(SYS_statx, SK_AT_FDCWD, path, 0, STATX_TYPE, &st);
+	if (r == 0)
+		*mode = st.stx_mode;
+	return r;
+}
+
+static long touch(const char *path)
+{
+	uint16_t mode;
+	if (statx_type(path, &mode) == 0)
+		return 0;
+	long fd = sys4(SYS_openat, SK_AT_FDCWD, path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
+	if (fd < 0)
+		return fd;
+	sys1(SYS_close, fd);
+	return 0;
+}
+
+static void do_bind(struct sk_prog *p, int i, struct sk_insn *in)
+{
+	const char *src = (const char *)in->a[0], *dst = (const char *)in->a[1];
+	long r;
+	uint16_t mode = 0;
+	if ((r = statx_type(src, &mode)) < 0)
+		return fail(p, i, SKE_STAT, r, 0);
+	if ((mode & S_IFMT) == S_IFDIR) {
+		if ((r = mkdirp(p, dst, 0755)) < 0)
+			return fail(p, i, SKE_MKDIR, r, 1);
+	} else {
+		if ((r = mkdirp(p, parentdir(p, dst), 0755)) < 0)
+			return fail(p, i, SKE_MKDIR, r, 1);
+		if ((r = touch(dst)) < 0)
+			return fail(p, i, SKE_OPEN, r, 1);
+	}
+	long flags = SK_MS_BIND | ((in->a[2] & SK_BIND_REC) ? SK_MS_REC : 0);
+	if ((r = sys5(SYS_mount, src, dst, 0, flags, 0)) < 0)
+		return fail(p, i, SKE_MOUNT, r, 1);
+	if (in->a[2] & SK_BIND_RO) {
+		struct sk_mount_attr attr = {SK_MOUNT_ATTR_RDONLY, 0, 0, 0};
+		long at = (in->a[2] & SK_BIND_REC) ? SK_AT_RECURSIVE : 0;
+		r = sys5(SYS_mount_setattr, SK_AT_FDCWD, dst, at, &attr, sizeof attr);
+		if (r < 0)
+			return fail(p, i, SKE_SETATTR, r, 1);
+	}
+}
+
+static void do_pivot(struct sk_prog *p, int i, const char *root)
+{
+	long r;
+	if ((r = sys5(SYS_mount, root, root, 0, SK_MS_BIND | SK_MS_REC, 0)) < 0)
+		return fail(p, i, SKE_MOUNT, r, 0);
+	if ((r = sys1(SYS_chdir, root)) < 0)
+		return fail(p, i, SKE_CHDIR, r, 0);
+	// With new_root == put_old the old root ends up stacked on "/" and is
+	// detached right away: nothing of the host stays reachable.
+	if ((r = sys2(SYS_pivot_root, ".", ".")) < 0)
+		return fail(p, i, SKE_PIVOT, r, 0);
+	if ((r = sys5(SYS_mount, 0, ".", 0, SK_MS_SLAVE | SK_MS_REC, 0)) < 0)
+		return fail(p, i, SKE_PRIVATE, r, -1);
+	if ((r = sys2(SYS_umount2, ".", SK_MNT_DETACH)) < 0)
+		return fail(p, i, SKE_UMOUNT, r, -1);
+	if ((r = sys1(SYS_chdir, "/")) < 0)
+		return fail(p, i, SKE_CHDIR, r, -1);
+}
+
+static void do_caps(struct sk_prog *p, int i, uint64_t keep)
+{
+	long r;
+	for (int c = 0; c <= p->cap_last; c++) {
+		if (keep & (1ULL << c))
+			continue;
+		r = sys2(SYS_prctl, PR_CAPBSET_DROP, c);
+		if (r < 0 && r != -EINVAL)
+			return fail(p, i, SKE_PRCTL, r, -1);
+	}
+	struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_data_struct data[2];
+	for (int k = 0; k < 2; k++) {
+		uint32_t v = (uint32_t)(keep >> (32 * k));
+		data[k].effective = v;
+		data[k].permitted = v;
+		data[k].inheritable = v;
+	}
+	if ((r = sys2(SYS_capset, &hdr, data)) < 0)
+		return fail(p, i, SKE_CAPSET, r, -1);
+	if ((r = sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)) < 0 && r != -EINVAL)
+		return fail(p, i, SKE_PRCTL, r, -1);
+	for (int c = 0; c <= p->cap_last; c++) {
+		if (!(keep & (1ULL << c)))
+			continue;
+		r = sys5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0);
+		if (r < 0)
+			return fail(p, i, SKE_PRCTL, r, -1);
+	}
+}
+
+static void run_insn(struct sk_prog *p, int i)
+{
+	struct sk_insn *in = &p->insn[i];
+	uint64_t *a = in->a;
+	long r = 0;
+	switch (in->kind) {
+	case SK_MKDIRP:
+		if ((r = mkdirp(p, (const char *)a[0], (long)a[1])) < 0)
+			fail(p, i, SKE_MKDIR, r, 0);
+		break;
+	case SK_MOUNT:
+		if ((r = sys5(SYS_mount, a[0], a[1], a[2], a[3], a[4])) < 0)
+			fail(p, i, SKE_MOUNT, r, 1);
+		break;
+	case SK_BIND:
+		do_bind(p, i, in);
+		break;
+	case SK_UMOUNT:
+		if ((r = sys2(SYS_umount2, a[0], a[1])) < 0)
+			fail(p, i, SKE_UMOUNT, r, 0);
+		break;
+	case SK_SYMLINK:
+		if ((r = sys3(SYS_symlinkat, a[0], SK_AT_FDCWD, a[1])) < 0)
+			fail(p, i, SKE_SYMLINK, r, 1);
+		break;
+	case SK_TOUCH:
+		if ((r = touch((const char *)a[0])) < 0)
+			fail(p, i, SKE_OPEN, r, 0);
+		break;
+	case SK_WRITEFILE: {
+		long fd = sys4(SYS_openat, SK_AT_FDCWD, a[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, a[3]);
+		if (fd < 0) {
+			fail(p, i, SKE_OPEN, fd, 0);
+			break;
+		}
+		const char *d = (const char *)a[1];
+		size_t left = a[2];
+		while (left > 0) {
+			r = sys3(SYS_write, fd, d, left);
+			if (r == -EINTR)
+				continue;
+			if (r <= 0) {
+				sys1(SYS_close, fd);
+				fail(p, i, SKE_WRITE, r ? r : -EIO, 0);
+				return;
+			}
+			d += r;
+			left -= r;
+		}
+		sys1(SYS_close, fd);
+		break;
+	}
+	case SK_PIVOT:
+		do_pivot(p, i, (const char *)a[0]);
+		break;
+	case SK_CHROOT:
+		if ((r = sys1(SYS_chroot, a[0])) < 0)
+			fail(p, i, SKE_CHROOT, r, 0);
+		else if ((r = sys1(SYS_chdir, "/")) < 0)
+			fail(p, i, SKE_CHDIR, r, -1);
+		break;
+	case SK_CHDIR:
+		if ((r = sys1(SYS_chdir, a[0])) < 0)
+			fail(p, i, SKE_CHDIR, r, 0);
+		break;
+	case SK_SETHOSTNAME:
+		if ((r = sys2(SYS_sethostname, a[0], a[1])) < 0)
+			fail(p, i, SKE_SETHOSTNAME, r, -1);
+		break;
+	case SK_SETDOMAIN:
+		if ((r = sys2(SYS_setdomainname, a[0], a[1])) < 0)
+			fail(p, i, SKE_SETDOMAIN, r, -1);
+		break;
+	case SK_SETGROUPS:
+		if ((r = sys2(SYS_setgroups, a[1], a[0])) < 0)
+			fail(p, i, SKE_SETGROUPS, r, -1);
+		break;
+	case SK_SETRESGID:
+		if ((r = sys3(SYS_setresgid, a[0], a[0], a[0])) < 0)
+			fail(p, i, SKE_SETRESGID, r, -1);
+		sys2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
+		break;
+	case SK_SETRESUID:
+		if ((r = sys3(SYS_setresuid, a[0], a[0], a[0])) < 0)
+			fail(p, i, SKE_SETRESUID, r, -1);
+		sys2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
+		break;
+	case SK_UMASK:
+		sys1(SYS_umask, a[0]);
+		break;
+	case SK_SETRLIMIT: {
+		uint64_t lim[2] = {a[1], a[2]};
+		if ((r = sys4(SYS_prlimit64, 0, a[0], lim, 0)) < 0)
+			fail(p, i, SKE_RLIMIT, r, -1);
+		break;
+	}
+	case SK_SETPRIORITY:
+		if ((r = sys3(SYS_setpriority, PRIO_PROCESS, 0, (long)(int64_t)a[0])) < 0)
+			fail(p, i, SKE_PRIORITY, r, -1);
+		break;
+	case SK_SETSID:
+		if ((r = sys0(SYS_setsid)) < 0)
+			fail(p, i, SKE_SETSID, r, -1);
+		break;
+	case SK_SETPGID:
+		if ((r = sys2(SYS_setpgid, 0, a[0])) < 0)
+			fail(p, i, SKE_SETPGID, r, -1);
+		break;
+	case SK_PDEATHSIG:
+		p->pdeathsig = (int32_t)a[0];
+		if ((r = sys2(SYS_prctl, PR_SET_PDEATHSIG, a[0])) < 0)
+			fail(p, i, SKE_PRCTL, r, -1);
+		break;
+	case SK_CLOSEFDS:
+		// Closed for the command: marked close-on-exec, since the
+		// child itself still needs its error pipe and the fds it
+		// installs as 0, 1, 2, ...
+		if ((r = sys3(SYS_close_range, a[0], ~0U, CLOSE_RANGE_CLOEXEC)) < 0)
+			fail(p, i, SKE_CLOSE, r, -1);
+		break;
+	case SK_CAPS:
+		do_caps(p, i, a[0]);
+		break;
+	case SK_NNP:
+		if ((r = sys5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)) < 0)
+			fail(p, i, SKE_PRCTL, r, -1);
+		break;
+	case SK_SECCOMP:
+		if (p->nseccomp < 8)
+			p->seccomp_insn[p->nseccomp++] = i;
+		else
+			fail(p, i, SKE_SECCOMP, -E2BIG, -1);
+		break;
+	}
+}
+
+// install puts the given fds at 0..nfds-1 (without close-on-exec) and
+// marks every other fd close-on-exec.
+static void install_fds(struct sk_prog *p)
+{
+	int fds[SK_MAXFDS];
+	int n = p->nfds;
+	long r;
+	// Move the error pipe and every source below n out of the way first,
+	// so that a dup onto slot i never clobbers a source still needed.
+	if (p->errfd < n) {
+		if ((r = sys3(SYS_fcntl, p->errfd, F_DUPFD_CLOEXEC, n)) < 0)
+			fail(p, -1, SKE_DUP, r, -1);
+		p->errfd = (int32_t)r;
+	}
+	for (int i = 0; i < n; i++) {
+		fds[i] = p->fds[i];
+		if (fds[i] >= 0 && fds[i] < n && fds[i] != i) {
+			if ((r = sys3(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, n)) < 0)
+				fail(p, -1, SKE_DUP, r, -1);
+			fds[i] = (int)r;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		if (fds[i] < 0) {
+			sys1(SYS_close, i);
+			continue;
+		}
+		if (fds[i] == i)
+			r = sys3(SYS_fcntl, i, F_SETFD, 0);
+		else
+			r = sys3(SYS_dup3, fds[i], i, 0);
+		if (r < 0)
+			fail(p, -1, SKE_DUP, r, -1);
+	}
+	if ((r = sys3(SYS_close_range, n, ~0U, CLOSE_RANGE_CLOEXEC)) < 0)
+		fail(p, -1, SKE_CLOSE, r, -1);
+}
+
+// exec_command runs the op list and execs the command. It returns only
+// by exiting.
+static __attribute__((noreturn)) void exec_command(struct sk_prog *p, int from)
+{
+	long r;
+	for (int i = from; i < p->ninsn; i++)
+		run_insn(p, i);
+	if (p->dir && (r = sys1(SYS_chdir, p->dir)) < 0)
+		fail(p, -1, SKE_CHDIR, r, -2);
+	install_fds(p);
+	sys2(SYS_prctl, PR_SET_PDEATHSIG, p->pdeathsig);
+	uint64_t none = 0;
+	if ((r = sys4(SYS_rt_sigprocmask, SIG_SETMASK, &none, 0, 8)) < 0)
+		fail(p, -1, SKE_SIGMASK, r, -1);
+	for (int k = 0; k < p->nseccomp; k++) {
+		int i = p->seccomp_insn[k];
+		struct sock_fprog prog = {(unsigned short)p->insn[i].a[1], (struct sock_filter *)p->insn[i].a[0]};
+		if ((r = sys3(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog)) < 0)
+			fail(p, i, SKE_SECCOMP, r, -1);
+	}
+	// Like execvp: ENOENT unless some candidate was found but refused.
+	long err = -ENOENT;
+	int errk = 0;
+	for (int k = 0; p->paths[k]; k++) {
+		r = sys3(SYS_execve, p->paths[k], p->argv, p->envp);
+		if (r == -ENOENT || r == -ENOTDIR)
+			continue;
+		err = r;
+		errk = k;
+		if (r != -EACCES)
+			break;
+	}
+	// arg -3-k names exec candidate k.
+	fail(p, -1, SKE_EXEC, err, -3 - errk);
+	sk_exit(127);
+}
+
+static int cmd_main(void *arg)
+{
+	struct sk_prog *p = arg;
+	exec_command(p, p->npre);
+}
+
+// become_init turns pid 1 into the init program once the command runs.
+static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd)
+{
+	char digits[16];
+	int n = 0;
+	do
+		digits[n++] = (char)('0' + cmd % 10);
+	while ((cmd /= 10) > 0);
+	for (int k = 0; k < n; k++)
+		p->init_pid[k] = digits[n - 1 - k];
+	p->init_pid[n] = 0;
+	// Everything but the status pipe closes at exec, the CLOEXEC error
+	// pipe included: its EOF tells the parent the sandbox runs.
+	int sfd = p->statusfd;
+	sys3(SYS_fcntl, sfd, F_SETFD, 0);
+	if (sfd > 0)
+		sys3(SYS_close_range, 0, sfd - 1, CLOSE_RANGE_CLOEXEC);
+	sys3(SYS_close_range, sfd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+	const char *envp[1] = {0};
+	long r = sk_sys6(SYS_execveat, p->initfd, (long)"", (long)p->init_argv, (long)envp, AT_EMPTY_PATH, 0);
+	// Fail closed: the command dies with the namespace when we exit.
+	struct sk_err rec = {-1, SKE_INIT, (int32_t)-r, -1};
+	sys3(SYS_write, p->errfd, &rec, sizeof rec);
+	sk_exit(125);
+}
+
+static int sk_child_main(void *arg)
+{
+	struct sk_prog *p = arg;
+	long r;
+	// Signals are all blocked (sk_spawn did it before the clone); the
+	// handlers are the Go runtime's. Reset them before anything can
+	// unblock a signal.
+	struct sk_sigaction dfl = {SIG_DFL, 0, 0, 0};
+	for (int s = 1; s <= 64; s++)
+		if (s != SIGKILL && s != SIGSTOP)
+			sys4(SYS_rt_sigaction, s, &dfl, 0, 8);
+	sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	if (p->syncwfd >= 0)
+		sys1(SYS_close, p->syncwfd);
+	if (p->syncfd >= 0) {
+		char c;
+		do
+			r = sys3(SYS_read, p->syncfd, &c, 1);
+		while (r == -EINTR);
+		if (r != 1)
+			sk_exit(126); // the parent gave up or died
+		sys1(SYS_close, p->syncfd);
+	}
+	if (!p->init)
+		exec_command(p, 0);
+	for (int i = 0; i < p->npre; i++)
+		run_insn(p, i);
+
+	// pid 1 of a new PID namespace takes Stockade's own first steps
+	// (propagation, credentials), then vforks the command, which runs the
+	// op list: its ops (credentials, seccomp, ...) are its own, the
+	// namespace-wide ones (mounts, hostname) are seen by both.
+	r = clone(cmd_main, p->stack2_top, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+	if (r < 0) {
+		struct sk_err rec = {-1, SKE_CLONE, errno, -1};
+		sys3(SYS_write, p->errfd, &rec, sizeof rec);
+		sk_exit(125);
+	}
+	if (p->cmd_failed)
+		sk_exit(125);
+	become_init(p, r);
+}
+
+int sk_spawn(struct sk_prog *p, int *pidfd)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int fd = -1;
+	int pid = clone(sk_child_main, p->stack_top,
+			(int)(p->clone_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD), p, &fd);
+	int err = errno;
+	pthread_sigmask(SIG_SETMASK, &old, 0);
+	if (pid < 0)
+		return -err;
+	*pidfd = fd;
+	return pid;
+}

@@ -1,0 +1,127 @@
+// The program the child runs between clone and execve, laid out by the
+// parent (spawn.go) in one block of C memory before the clone. The child
+// only reads it, makes raw syscalls and writes one error record.
+#ifndef STOCKADE_CHILD_H
+#define STOCKADE_CHILD_H
+
+#include <stdint.h>
+
+// Primitive steps. Each op of the list compiles to one or more of them,
+// all carrying the op's index so that a failure names the op.
+enum {
+	SK_MKDIRP = 1,   // a0 path, a1 mode
+	SK_MOUNT,        // a0 src, a1 dst, a2 fstype, a3 flags, a4 data
+	SK_BIND,         // a0 src, a1 dst, a2 SK_BIND_* flags
+	SK_UMOUNT,       // a0 target, a1 flags
+	SK_SYMLINK,      // a0 target, a1 linkpath
+	SK_WRITEFILE,    // a0 path, a1 data, a2 len, a3 mode
+	SK_TOUCH,        // a0 path (create an empty file if missing)
+	SK_PIVOT,        // a0 new root
+	SK_CHROOT,       // a0 path
+	SK_CHDIR,        // a0 path
+	SK_SETHOSTNAME,  // a0 name, a1 len
+	SK_SETDOMAIN,    // a0 name, a1 len
+	SK_SETGROUPS,    // a0 gid array (uint32), a1 count
+	SK_SETRESGID,    // a0 gid
+	SK_SETRESUID,    // a0 uid
+	SK_UMASK,        // a0 mask
+	SK_SETRLIMIT,    // a0 resource, a1 soft, a2 hard
+	SK_SETPRIORITY,  // a0 nice
+	SK_SETSID,       //
+	SK_SETPGID,      // a0 pgid
+	SK_PDEATHSIG,    // a0 signal
+	SK_CLOSEFDS,     // a0 from
+	SK_CAPS,         // a0 keep mask
+	SK_NNP,          //
+	SK_SECCOMP,      // a0 sock_filter array, a1 count (deferred to just before exec)
+};
+
+#define SK_BIND_RO 1
+#define SK_BIND_REC 2
+
+#define SK_MAYFAIL 1
+
+struct sk_insn {
+	int32_t kind;
+	int32_t index;  // op index in Sandbox.Ops, -1 for Stockade's own steps
+	int32_t flags;  // SK_MAYFAIL
+	int32_t pad;
+	uint64_t a[5];
+};
+
+// Sub-steps named in an error record.
+enum {
+	SKE_SYNC = 1, SKE_SETGROUPS, SKE_SETRESGID, SKE_SETRESUID, SKE_MOUNT,
+	SKE_STAT, SKE_MKDIR, SKE_OPEN, SKE_WRITE, SKE_SETATTR, SKE_UMOUNT,
+	SKE_SYMLINK, SKE_PIVOT, SKE_CHROOT, SKE_CHDIR, SKE_SETHOSTNAME,
+	SKE_SETDOMAIN, SKE_UMASK, SKE_RLIMIT, SKE_PRIORITY, SKE_SETSID,
+	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
+	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT,
+};
+
+// Written by the child to errfd when a step fails: which instruction
+// (-1: none), which sub-step, which errno, and which argument of the
+// instruction is the path concerned (-1: none).
+struct sk_err {
+	int32_t insn;
+	int32_t step;
+	int32_t err;
+	int32_t arg;
+};
+
+#define SK_MAXFDS 64
+
+struct sk_prog {
+	struct sk_insn *insn;
+	int32_t ninsn;
+
+	int32_t errfd;      // write end of the error pipe (CLOEXEC)
+	int32_t syncfd;     // read end of the sync pipe; -1 if none
+	int32_t syncwfd;    // the child's copy of the sync write end, closed first
+	int32_t statusfd;   // write end of the status pipe (pid 1 only); -1 if none
+
+	int32_t nfds;                // fds to install as 0..nfds-1
+	int32_t fds[SK_MAXFDS];      // their numbers in the parent's table
+
+	const char *const *argv;
+	const char *const *envp;
+	const char *const *paths;    // exec candidates, tried in order
+	const char *dir;             // chdir after the ops, or NULL
+
+	uint64_t clone_flags;
+	int32_t init;          // 1: a new PID namespace; pid 1 forks the command
+	int32_t keep_init;     // pid 1 waits for every process, not only the command
+
+	// SK_SECCOMP instructions met so far: loaded just before exec.
+	int32_t seccomp_insn[8];
+	int32_t nseccomp;
+
+	int32_t pdeathsig;     // re-set after every credential change
+
+	int32_t cap_last;      // /proc/sys/kernel/cap_last_cap
+
+	// Scratch for mkdir -p and the like; one byte array, in the block.
+	char *scratch;
+	int32_t scratch_len;
+
+	// Stacks: the first child's, and (pid 1 only) the command's.
+	void *stack_top;
+	void *stack2_top;
+
+	// Shared with the command child (CLONE_VM|CLONE_VFORK): set to 1 when
+	// it failed before exec.
+	volatile int32_t cmd_failed;
+
+	// pid 1's program (init.c) in a sealed memfd, and its argv: name,
+	// command pid (written by pid 1 into init_pid), status fd, keep.
+	int32_t initfd;
+	char init_pid[16];
+	const char *init_argv[5];
+	int32_t npre;  // instructions run by pid 1 itself, before the command forks
+};
+
+// sk_spawn clones the child. It returns the child's pid (and its pidfd in
+// *pidfd), or -errno.
+int sk_spawn(struct sk_prog *p, int *pidfd);
+
+#endif

@@ -1,0 +1,209 @@
+// Package syscallproxy forks sandboxed children: it clones a child into
+// new namespaces, runs the sandbox's op list in it between clone and
+// execve, execs the command, and hands back a Process.
+//
+// It is the only package of Stockade that makes raw system calls.
+//
+// The child runs C code compiled into this package (cgo) on a stack of
+// its own, sharing the parent's memory (CLONE_VM) so that the spawn cost
+// does not grow with the parent's heap. It uses only raw syscalls on data
+// prepared before the clone: no allocation, no lock, no Go runtime.
+// Clones are made from spawner threads that never exit, so the
+// parent-death signal fires only when the whole Go process dies.
+//
+// Kernel requirements: Linux 5.3 (pidfd, clone3), 5.9 (close_range),
+// 5.12 (mount_setattr, for read-only recursive binds). A new user
+// namespace needs unprivileged user namespaces enabled or CAP_SYS_ADMIN;
+// every other namespace needs a new user namespace or CAP_SYS_ADMIN.
+package syscallproxy
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/stockade/stockade/ops"
+)
+
+// ErrNotSupported is matched (errors.Is) by errors about a kernel
+// feature this kernel lacks.
+var ErrNotSupported = errors.New("not supported by this kernel")
+
+// Cmd is a command to run in a sandbox. Configure it by its fields, then
+// call Start and Wait, or Run. A Cmd runs once.
+type Cmd struct {
+	// Path is the command to run. A Path without a slash is looked up in
+	// the PATH of Env, inside the sandbox, after the op list has run (as
+	// execvp does).
+	Path string
+
+	// Args holds the command line, Args[0] included. Empty means
+	// []string{Path}.
+	Args []string
+
+	// Env is the command's environment. Nil means the environment of the
+	// calling process, as in os/exec; use an empty non-nil slice for none.
+	Env []string
+
+	// Dir is the working directory inside the sandbox, entered after the
+	// op list has run. Empty keeps the one the ops left (the caller's,
+	// or / after a PivotRoot or Chroot).
+	Dir string
+
+	// Sandbox holds the namespaces, ids and ops.
+	Sandbox ops.Sandbox
+
+	// Stdin, Stdout and Stderr become fds 0, 1 and 2 of the command.
+	// Nil means /dev/null. The caller keeps its own copies and should
+	// close them once Start returns (a pipe's write end held by the
+	// parent keeps the reader from seeing EOF).
+	Stdin, Stdout, Stderr *os.File
+
+	// ExtraFiles become fds 3, 4, ... of the command. Every other fd is
+	// closed before exec.
+	ExtraFiles []*os.File
+
+	// Spawner forks the child. Nil means the in-process spawner of this
+	// package (DefaultSpawner).
+	Spawner Spawner
+
+	// Process is the running sandbox, set by Start.
+	Process *Process
+
+	// Status is the exit status, set by Wait.
+	Status *ExitStatus
+
+	started bool
+}
+
+// Spawner forks sandboxes. The in-process implementation is
+// DefaultSpawner; a client of the privileged daemon is another.
+type Spawner interface {
+	// Spawn validates cmd, forks its sandbox and returns once the command
+	// has been exec'd, or with the error that stopped it. A failed spawn
+	// leaves nothing behind.
+	Spawn(cmd *Cmd) (*Process, error)
+}
+
+// Start starts the command and sets c.Process. It returns once the
+// command has been exec'd inside its sandbox (the op list ran), or with
+// an *OpError naming the op that failed.
+func (c *Cmd) Start() error {
+	if c.started {
+		return errors.New("syscallproxy: Cmd already started")
+	}
+	c.started = true
+	sp := c.Spawner
+	if sp == nil {
+		sp = DefaultSpawner()
+	}
+	p, err := sp.Spawn(c)
+	if err != nil {
+		return err
+	}
+	c.Process = p
+	return nil
+}
+
+// Wait waits for the command to exit, sets c.Status and returns nil if it
+// exited with status 0, an *ExitError otherwise.
+func (c *Cmd) Wait() error {
+	if c.Process == nil {
+		return errors.New("syscallproxy: Cmd not started")
+	}
+	st, err := c.Process.Wait()
+	if err != nil {
+		return err
+	}
+	c.Status = st
+	if !st.Success() {
+		return &ExitError{Status: st}
+	}
+	return nil
+}
+
+// Run starts the command and waits for it.
+func (c *Cmd) Run() error {
+	if err := c.Start(); err != nil {
+		return err
+	}
+	return c.Wait()
+}
+
+// ExitStatus is how a sandbox's command ended.
+type ExitStatus struct {
+	// Code is the exit code, or -1 when the command died of a signal.
+	Code int
+	// Signal is the signal that killed the command, or 0.
+	Signal syscall.Signal
+	// CoreDumped reports whether the kernel dumped core.
+	CoreDumped bool
+	// Rusage is the resource usage of the whole sandbox: the command and
+	// every process of it that was reaped.
+	Rusage syscall.Rusage
+	// Wall is the time from Start to the exit.
+	Wall time.Duration
+}
+
+// Success reports whether the command exited with code 0.
+func (s *ExitStatus) Success() bool { return s.Code == 0 && s.Signal == 0 }
+
+// ExitCode is the status as a shell reports it: the code, or 128+N for
+// death by signal N.
+func (s *ExitStatus) ExitCode() int {
+	if s.Signal != 0 {
+		return 128 + int(s.Signal)
+	}
+	return s.Code
+}
+
+// String renders the status, e.g. "exit status 1" or
+// "signal: killed (core dumped)".
+func (s *ExitStatus) String() string {
+	if s.Signal != 0 {
+		str := "signal: " + s.Signal.String()
+		if s.CoreDumped {
+			str += " (core dumped)"
+		}
+		return str
+	}
+	return "exit status " + strconv.Itoa(s.Code)
+}
+
+// ExitError is returned by Cmd.Wait and Cmd.Run when the command did not
+// exit with status 0.
+type ExitError struct {
+	Status *ExitStatus
+}
+
+func (e *ExitError) Error() string { return e.Status.String() }
+
+// OpError is a failure in the child before exec: an op of the sandbox's
+// list (Index >= 0), or a step of Stockade's own (Index -1: id maps,
+// credentials, fd set-up, exec). Unwrap gives the errno, so
+// errors.Is(err, syscall.ENOENT) works.
+type OpError struct {
+	Index int    // index in Sandbox.Ops, or -1
+	Op    ops.Op // the op; nil for Stockade's own steps
+	Step  string // what failed, e.g. "mount", "stat", "uid_map", "exec"
+	Path  string // the path concerned, if any
+	Err   error  // usually a syscall.Errno
+}
+
+func (e *OpError) Error() string {
+	var s string
+	if e.Index >= 0 {
+		s = fmt.Sprintf("op %d (%s): %s", e.Index, e.Op, e.Step)
+	} else {
+		s = e.Step
+	}
+	if e.Path != "" {
+		s += " " + e.Path
+	}
+	return s + ": " + e.Err.Error()
+}
+
+func (e *OpError) Unwrap() error { return e.Err }

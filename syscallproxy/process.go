@@ -1,0 +1,164 @@
+package syscallproxy
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ErrProcessDone is returned by Signal and Kill once the sandbox has been
+// waited for.
+var ErrProcessDone = errors.New("syscallproxy: process already finished")
+
+// Process is a running sandbox. Its methods are safe for concurrent use.
+//
+// Signals go through a pidfd, so a Process never signals a recycled pid.
+type Process struct {
+	// Pid is the host pid of the sandbox's first process: pid 1 of its
+	// PID namespace when it has one (a minimal init that forwards
+	// signals to the command), else the command itself.
+	Pid int
+
+	pidfd    int
+	statusfd int // pid 1's status pipe, or -1
+	init     bool
+	start    time.Time
+
+	mu     sync.Mutex
+	done   bool // reaped; pidfd and statusfd closed
+	waitMu sync.Mutex
+	status *ExitStatus
+	err    error
+}
+
+// Signal sends sig to the command. With a PID namespace it goes to pid 1,
+// which forwards it (SIGKILL and SIGSTOP act on pid 1 itself: SIGKILL
+// ends the whole sandbox).
+func (p *Process) Signal(sig syscall.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return ErrProcessDone
+	}
+	if err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0); err != nil {
+		if err == unix.ESRCH {
+			return ErrProcessDone
+		}
+		return fmt.Errorf("signal %v: %w", sig, err)
+	}
+	return nil
+}
+
+// Kill kills the whole sandbox: with a PID namespace, SIGKILL to its
+// pid 1 makes the kernel kill every process in it; without one, the
+// command's process group gets SIGKILL too.
+func (p *Process) Kill() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return ErrProcessDone
+	}
+	if !p.init {
+		// The group exists only if the command leads one (Setsid or
+		// Setpgid 0); an error just means it does not.
+		unix.Kill(-p.Pid, unix.SIGKILL)
+	}
+	if err := unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("kill: %w", err)
+	}
+	return nil
+}
+
+// Wait waits for the sandbox to end and returns how its command exited.
+// It may be called more than once, from any goroutine.
+func (p *Process) Wait() (*ExitStatus, error) {
+	p.waitMu.Lock()
+	defer p.waitMu.Unlock()
+	if p.status != nil || p.err != nil {
+		return p.status, p.err
+	}
+	p.status, p.err = p.reap()
+	p.close()
+	return p.status, p.err
+}
+
+// reap waits for the first process (blocking this thread) and builds
+// the exit status.
+func (p *Process) reap() (*ExitStatus, error) {
+	var info unix.Siginfo
+	var ru unix.Rusage
+	for {
+		err := unix.Waitid(unix.P_PIDFD, p.pidfd, &info, unix.WEXITED, &ru)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("waitid: %w", err)
+		}
+		break
+	}
+	st := &ExitStatus{Wall: time.Since(p.start)}
+	st.Rusage = *(*syscall.Rusage)(unsafe.Pointer(&ru))
+	code, status := siginfoStatus(&info)
+	switch code {
+	case cldExited:
+		st.Code = status
+	case cldKilled, cldDumped:
+		st.Code = -1
+		st.Signal = syscall.Signal(status)
+		st.CoreDumped = code == cldDumped
+	}
+	if p.init && p.statusfd >= 0 {
+		// pid 1 wrote the command's own wait status before exiting;
+		// without it (pid 1 was killed) pid 1's status stands.
+		var ws syscall.WaitStatus
+		b := unsafe.Slice((*byte)(unsafe.Pointer(&ws)), 4)
+		if n, _ := unix.Read(p.statusfd, b); n == 4 {
+			st.Code, st.Signal, st.CoreDumped = -1, 0, false
+			switch {
+			case ws.Exited():
+				st.Code = ws.ExitStatus()
+			case ws.Signaled():
+				st.Signal = ws.Signal()
+				st.CoreDumped = ws.CoreDump()
+			}
+		}
+	}
+	return st, nil
+}
+
+// si_code values of SIGCHLD.
+const (
+	cldExited = 1
+	cldKilled = 2
+	cldDumped = 3
+)
+
+// siginfoStatus reads si_code and si_status of a SIGCHLD siginfo.
+func siginfoStatus(info *unix.Siginfo) (code, status int) {
+	// struct siginfo: si_signo, si_errno, si_code (int each), then for
+	// SIGCHLD on 64-bit: pad, si_pid, si_uid, si_status.
+	b := (*[128]byte)(unsafe.Pointer(info))
+	code = int(*(*int32)(unsafe.Pointer(&b[8])))
+	status = int(*(*int32)(unsafe.Pointer(&b[24])))
+	return code, status
+}
+
+func (p *Process) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return
+	}
+	p.done = true
+	unix.Close(p.pidfd)
+	if p.statusfd >= 0 {
+		unix.Close(p.statusfd)
+	}
+}
+
