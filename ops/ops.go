@@ -1,11 +1,3 @@
-// Package ops describes what happens inside a sandbox before its command
-// runs: the namespaces it gets, its id maps, and an ordered list of ops
-// (mounts, pivot_root, hostname, rlimits, credentials, capabilities,
-// seccomp, ...).
-//
-// Everything here is plain data: comparable structs that validate, print
-// and round-trip through JSON. Package ops makes no system calls; package
-// syscallproxy turns a Sandbox into a running child.
 package ops
 
 import (
