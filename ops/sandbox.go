@@ -31,10 +31,11 @@ type Sandbox struct {
 	// Ops runs in the child, in order, before exec.
 	Ops List
 
-	// KeepInit, with a new PID namespace, keeps the sandbox's pid 1
-	// running until every process in the namespace has exited (as
-	// bwrap does). By default pid 1 exits with the command, and the
-	// kernel kills whatever is left in the namespace.
+	// KeepInit keeps the sandbox's supervisor (pid 1 of its PID
+	// namespace, or a subreaper without one) running until every
+	// process of the sandbox has exited, as bwrap does. By default the
+	// sandbox ends with its command: whatever the command left running
+	// is killed.
 	KeepInit bool
 }
 

@@ -61,9 +61,6 @@ func (s Sandbox) Validate() error {
 	if rest := s.Namespaces &^ AllNamespaces; rest != 0 {
 		return fmt.Errorf("unknown namespace bits %#x", uint32(rest))
 	}
-	if s.KeepInit && s.Namespaces&PIDNS == 0 {
-		return errors.New("keep_init needs a pid namespace")
-	}
 	e := env{ns: s.Namespaces}
 	if s.Namespaces&UserNS == 0 {
 		if len(s.UIDMap) > 0 {

@@ -242,7 +242,7 @@ func TestSandboxValidate(t *testing.T) {
 	}{
 		{Sandbox{}, "", -1},
 		{Sandbox{Namespaces: 1 << 9}, "unknown namespace bits 0x200", -1},
-		{Sandbox{KeepInit: true}, "keep_init needs a pid namespace", -1},
+		{Sandbox{KeepInit: true}, "", -1},
 		{Sandbox{Namespaces: PIDNS, KeepInit: true}, "", -1},
 		{Sandbox{UIDMap: []IDMap{m(0, 1000, 1)}}, "uid_map needs a user namespace", -1},
 		{Sandbox{GIDMap: []IDMap{m(0, 1000, 1)}}, "gid_map needs a user namespace", -1},

@@ -388,11 +388,10 @@ static void run_insn(struct sk_prog *p, int i)
 			fail(p, i, SKE_PRCTL, r, -1);
 		break;
 	case SK_CLOSEFDS:
-		// Closed for the command: marked close-on-exec, since the
-		// child itself still needs its error pipe and the fds it
-		// installs as 0, 1, 2, ...
-		if ((r = sys3(SYS_close_range, a[0], ~0U, CLOSE_RANGE_CLOEXEC)) < 0)
-			fail(p, i, SKE_CLOSE, r, -1);
+		// Applied when the fds are installed: the child itself still
+		// needs its error pipe and the fds it installs as 0, 1, 2, ...
+		if ((int32_t)a[0] < p->closefrom)
+			p->closefrom = (int32_t)a[0];
 		break;
 	case SK_CAPS:
 		do_caps(p, i, a[0]);
@@ -417,6 +416,8 @@ static void install_fds(struct sk_prog *p)
 	int fds[SK_MAXFDS];
 	int n = p->nfds;
 	long r;
+	if (p->closefrom < n)
+		n = p->closefrom;
 	// Move the error pipe and every source below n out of the way first,
 	// so that a dup onto slot i never clobbers a source still needed.
 	if (p->errfd < n) {
@@ -491,24 +492,36 @@ static int cmd_main(void *arg)
 	exec_command(p, p->npre);
 }
 
-// become_init turns pid 1 into the init program once the command runs.
-static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd)
+static void itoa_(char *out, long v)
 {
-	char digits[16];
+	char digits[24];
 	int n = 0;
 	do
-		digits[n++] = (char)('0' + cmd % 10);
-	while ((cmd /= 10) > 0);
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
 	for (int k = 0; k < n; k++)
-		p->init_pid[k] = digits[n - 1 - k];
-	p->init_pid[n] = 0;
-	// Everything but the status pipe closes at exec, the CLOEXEC error
-	// pipe included: its EOF tells the parent the sandbox runs.
-	int sfd = p->statusfd;
-	sys3(SYS_fcntl, sfd, F_SETFD, 0);
-	if (sfd > 0)
-		sys3(SYS_close_range, 0, sfd - 1, CLOSE_RANGE_CLOEXEC);
-	sys3(SYS_close_range, sfd + 1, ~0U, CLOSE_RANGE_CLOEXEC);
+		out[k] = digits[n - 1 - k];
+	out[n] = 0;
+}
+
+// become_init turns the first child into the supervisor program once
+// the command runs.
+static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, long childrenfd)
+{
+	itoa_(p->init_pid, cmd);
+	if (childrenfd >= 0)
+		itoa_(p->init_children, childrenfd);
+	// Everything but the status pipe and the children file closes at
+	// exec, the CLOEXEC error pipe included: its EOF tells the parent
+	// the sandbox runs.
+	sys3(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
+	sys3(SYS_fcntl, p->statusfd, F_SETFD, 0);
+	if (childrenfd >= 0)
+		sys3(SYS_fcntl, childrenfd, F_SETFD, 0);
+	if (!p->pidns)
+		// Until the supervisor runs: SIGRTMAX, blocked, stays pending
+		// across the exec and is read there as "kill the tree".
+		sys2(SYS_prctl, PR_SET_PDEATHSIG, 64);
 	const char *envp[1] = {0};
 	long r = sk_sys6(SYS_execveat, p->initfd, (long)"", (long)p->init_argv, (long)envp, AT_EMPTY_PATH, 0);
 	// Fail closed: the command dies with the namespace when we exit.
@@ -544,11 +557,25 @@ static int sk_child_main(void *arg)
 		exec_command(p, 0);
 	for (int i = 0; i < p->npre; i++)
 		run_insn(p, i);
+	long childrenfd = -1;
+	if (!p->pidns) {
+		// Without a PID namespace the supervisor is a subreaper: orphans
+		// of the sandbox come to it, and it finds them in this file
+		// (opened now, before an op can hide /proc).
+		sys2(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1);
+		childrenfd = sys4(SYS_openat, SK_AT_FDCWD, "/proc/thread-self/children", O_RDONLY | O_CLOEXEC, 0);
+		if (childrenfd < 0) {
+			struct sk_err rec = {-1, SKE_INIT, (int32_t)-childrenfd, -1};
+			sys3(SYS_write, p->errfd, &rec, sizeof rec);
+			sk_exit(125);
+		}
+	}
 
-	// pid 1 of a new PID namespace takes Stockade's own first steps
-	// (propagation, credentials), then vforks the command, which runs the
-	// op list: its ops (credentials, seccomp, ...) are its own, the
-	// namespace-wide ones (mounts, hostname) are seen by both.
+	// The supervisor (pid 1 of a new PID namespace, or a subreaper)
+	// takes Stockade's own first steps (propagation, credentials), then
+	// vforks the command, which runs the op list: its ops (credentials,
+	// seccomp, ...) are its own, the namespace-wide ones (mounts,
+	// hostname) are seen by both.
 	r = clone(cmd_main, p->stack2_top, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
 	if (r < 0) {
 		struct sk_err rec = {-1, SKE_CLONE, errno, -1};
@@ -557,7 +584,7 @@ static int sk_child_main(void *arg)
 	}
 	if (p->cmd_failed)
 		sk_exit(125);
-	become_init(p, r);
+	become_init(p, r, childrenfd);
 }
 
 int sk_spawn(struct sk_prog *p, int *pidfd)

@@ -89,7 +89,7 @@ struct sk_prog {
 	const char *dir;             // chdir after the ops, or NULL
 
 	uint64_t clone_flags;
-	int32_t init;          // 1: a new PID namespace; pid 1 forks the command
+	int32_t init;          // 1: the first child becomes a supervisor of the command
 	int32_t keep_init;     // pid 1 waits for every process, not only the command
 
 	// SK_SECCOMP instructions met so far: loaded just before exec.
@@ -97,6 +97,7 @@ struct sk_prog {
 	int32_t nseccomp;
 
 	int32_t pdeathsig;     // re-set after every credential change
+	int32_t closefrom;     // CloseFds: the command gets no fd from here up
 
 	int32_t cap_last;      // /proc/sys/kernel/cap_last_cap
 
@@ -112,11 +113,14 @@ struct sk_prog {
 	// it failed before exec.
 	volatile int32_t cmd_failed;
 
-	// pid 1's program (init.c) in a sealed memfd, and its argv: name,
-	// command pid (written by pid 1 into init_pid), status fd, keep.
+	// The supervisor's program (init.c) in a sealed memfd, and its argv:
+	// name, command pid (written by the child into init_pid), status fd,
+	// flags, children fd (written into init_children), parent pid.
 	int32_t initfd;
+	int32_t pidns;      // the supervisor is pid 1 of a new PID namespace
 	char init_pid[16];
-	const char *init_argv[5];
+	char init_children[16];
+	const char *init_argv[7];
 	int32_t npre;  // instructions run by pid 1 itself, before the command forks
 };
 

@@ -9,6 +9,7 @@ import "C"
 
 import (
 	"fmt"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -69,7 +70,8 @@ type program struct {
 	envp    []string
 	paths   []string
 	dir     string
-	init    bool
+	init    bool // the first child supervises the command (always, for now)
+	pidns   bool // ... as pid 1 of a new PID namespace, else as a subreaper
 	keep    bool
 	flags   uint64
 	userNS  bool
@@ -259,10 +261,14 @@ func (p *program) lay() *layout {
 		}
 	}
 	size += align8(len(p.dir)+1) + scratchLen
-	initArgs := []string{"stockade-init", strconv.Itoa(p.statusFd), "0"}
+	flags := ""
 	if p.keep {
-		initArgs[2] = "1"
+		flags += "k"
 	}
+	if p.pidns {
+		flags += "p"
+	}
+	initArgs := []string{"stockade-init", strconv.Itoa(p.statusFd), flags, strconv.Itoa(os.Getpid())}
 	for _, s := range initArgs {
 		size += align8(len(s) + 1)
 	}
@@ -337,9 +343,15 @@ func (p *program) lay() *layout {
 		prog.init_argv[1] = &prog.init_pid[0]
 		prog.init_argv[2] = (*C.char)(put([]byte(initArgs[1]), true))
 		prog.init_argv[3] = (*C.char)(put([]byte(initArgs[2]), true))
+		prog.init_argv[4] = &prog.init_children[0]
+		prog.init_argv[5] = (*C.char)(put([]byte(initArgs[3]), true))
+	}
+	if p.pidns {
+		prog.pidns = 1
 	}
 	prog.cap_last = C.int32_t(p.capLast)
 	prog.pdeathsig = 9 // SIGKILL
+	prog.closefrom = 1 << 30
 	return &layout{mem: mem, prog: prog}
 }
 

@@ -7,7 +7,6 @@
 // address space of a few pages instead of sharing the Go parent's (which
 // a command allowed to ptrace pid 1 could otherwise write to).
 //
-// argv: [name, command pid, status fd, keep (0|1)].
 #pragma GCC optimize("no-jump-tables", "no-stack-protector", "no-asynchronous-unwind-tables")
 #include <signal.h>
 #include <stdint.h>
@@ -47,46 +46,119 @@ SK_INLINE long atol_(const char *s)
 	return v;
 }
 
-// sk_init_main reaps every process of the namespace, forwards the signals
-// it gets to the command, and exits with the command's status (or, with
-// keep, once no process is left), after writing the raw wait status to
-// the status fd.
+#define SK_KILLSIG 64 // SIGRTMAX: kill the whole sandbox (Process.Kill, parent death)
+
+// reap waits for what can be waited for; it returns the last wait4 result
+// (0: children left, -ECHILD: none).
+SK_INLINE long reap(long cmd, int *done, int *status, long flags)
+{
+	for (;;) {
+		int st = 0;
+		long pid = isys4(SYS_wait4, -1, (long)&st, flags | __WALL, 0);
+		if (pid == cmd) {
+			*done = 1;
+			*status = st;
+		}
+		if (pid <= 0)
+			return pid;
+		flags |= WNOHANG;
+	}
+}
+
+// kill_tree kills every descendant. With a PID namespace, kill(-1) does it
+// at once; as a subreaper, orphans come to us, so SIGKILL every child
+// listed in /proc/<us>/task/<us>/children (opened by the parent side
+// before any op could hide /proc) until none is left.
+SK_INLINE void kill_tree(long childrenfd, long pidns, long cmd, int *done, int *status)
+{
+	char buf[512];
+	if (pidns)
+		isys4(SYS_kill, -1, SIGKILL, 0, 0);
+	for (;;) {
+		if (!pidns && childrenfd >= 0) {
+			long pid = 0, n;
+			int any = 0;
+			isys4(SYS_lseek, childrenfd, 0, 0 /* SEEK_SET */, 0);
+			while ((n = isys4(SYS_read, childrenfd, (long)buf, sizeof buf, 0)) > 0) {
+				for (long k = 0; k < n; k++) {
+					if (buf[k] >= '0' && buf[k] <= '9') {
+						pid = pid * 10 + (buf[k] - '0');
+						any = 1;
+					} else if (any) {
+						isys4(SYS_kill, pid, SIGKILL, 0, 0);
+						pid = 0;
+						any = 0;
+					}
+				}
+			}
+			if (any)
+				isys4(SYS_kill, pid, SIGKILL, 0, 0);
+		}
+		if (reap(cmd, done, status, 0) == -10 /* ECHILD */)
+			return;
+	}
+}
+
+// sk_init_main supervises the command: it reaps every process, forwards
+// the signals it gets to the command, and ends the sandbox with the
+// command (or, with keep, once no process is left), writing the
+// command's raw wait status to the status fd before it exits.
+//
+// argv: [name, command pid, status fd, flags ("k" keep, "p" PID
+// namespace), children fd, parent pid].
 SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 {
 	char **argv = (char **)(sp + 1);
-	long cmd = atol_(argv[1]), statusfd = atol_(argv[2]), keep = argv[3][0] == '1';
+	long cmd = atol_(argv[1]), statusfd = atol_(argv[2]);
+	long keep = 0, pidns = 0;
+	for (char *f = argv[3]; *f; f++) {
+		keep |= *f == 'k';
+		pidns |= *f == 'p';
+	}
+	long childrenfd = argv[4][0] ? atol_(argv[4]) : -1, ppid = atol_(argv[5]);
 	uint64_t all = ~0ULL;
-	int done = 0, status = 0;
-	// Not dumpable: no process of the sandbox may ptrace pid 1 or read
-	// its memory without CAP_SYS_PTRACE over the host.
+	int done = 0, status = 0, killed = 0;
+	// Not dumpable: no process of the sandbox may ptrace us or read our
+	// memory without CAP_SYS_PTRACE over the host.
 	isys4(SYS_prctl, PR_SET_DUMPABLE, 0, 0, 0);
+	// comm "stockade-init", built from immediates: no data section.
+	volatile uint64_t name[2];
+	name[0] = 0x6564616b636f7473ULL; // "stockade"
+	name[1] = 0x74696e692dULL;      // "-init"
+	isys4(SYS_prctl, PR_SET_NAME, (long)name, 0, 0);
+	if (!pidns) {
+		isys4(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0);
+		isys4(SYS_prctl, PR_SET_PDEATHSIG, SK_KILLSIG, 0, 0);
+		if (isys4(SYS_getppid, 0, 0, 0, 0) != ppid)
+			killed = 1; // the parent died before we could hear of it
+	}
 	for (;;) {
-		siginfo_t si;
-		long sig = isys4(SYS_rt_sigtimedwait, (long)&all, (long)&si, 0, 8);
-		if (sig < 0)
-			continue;
-		if (sig != SIGCHLD) {
-			if (!done)
-				isys4(SYS_kill, cmd, sig, 0, 0);
-			continue;
-		}
-		for (;;) {
-			int st = 0;
-			long pid = isys4(SYS_wait4, -1, (long)&st, WNOHANG | __WALL, 0);
-			if (pid == cmd) {
-				done = 1;
-				status = st;
-			}
-			if (pid > 0)
+		if (!killed) {
+			siginfo_t si;
+			long sig = isys4(SYS_rt_sigtimedwait, (long)&all, (long)&si, 0, 8);
+			if (sig < 0)
 				continue;
-			if (done && (!keep || pid == -10 /* ECHILD */)) {
-				isys4(SYS_write, statusfd, (long)&status, sizeof status, 0);
-				long code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-				for (;;)
-					isys4(SYS_exit_group, code, 0, 0, 0);
+			if (sig == SK_KILLSIG) {
+				killed = 1;
+			} else if (sig != SIGCHLD) {
+				if (!done)
+					isys4(SYS_kill, cmd, sig, 0, 0);
+				continue;
 			}
-			break;
 		}
+		if (!killed) {
+			long r = reap(cmd, &done, &status, WNOHANG);
+			if (!done || (keep && r != -10 /* ECHILD */))
+				continue;
+		}
+		// The sandbox ends: nothing of it may outlive us.
+		kill_tree(childrenfd, pidns, cmd, &done, &status);
+		if (!done)
+			status = SIGKILL; // as a wait status: killed by SIGKILL
+		isys4(SYS_write, statusfd, (long)&status, sizeof status, 0);
+		long code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		for (;;)
+			isys4(SYS_exit_group, code, 0, 0, 0);
 	}
 }
 

@@ -19,14 +19,16 @@ var ErrProcessDone = errors.New("syscallproxy: process already finished")
 //
 // Signals go through a pidfd, so a Process never signals a recycled pid.
 type Process struct {
-	// Pid is the host pid of the sandbox's first process: pid 1 of its
-	// PID namespace when it has one (a minimal init that forwards
-	// signals to the command), else the command itself.
+	// Pid is the host pid of the sandbox's supervisor: a minimal
+	// program of a few pages that forwards signals to the command, reaps
+	// orphans, and takes the whole sandbox down with the command. It is
+	// pid 1 of the sandbox's PID namespace when there is one, else a
+	// subreaper.
 	Pid int
 
 	pidfd    int
-	statusfd int // pid 1's status pipe, or -1
-	init     bool
+	statusfd int // the supervisor's status pipe, or -1
+	pidns    bool
 	start    time.Time
 
 	mu     sync.Mutex
@@ -36,14 +38,18 @@ type Process struct {
 	err    error
 }
 
-// Signal sends sig to the command. With a PID namespace it goes to pid 1,
-// which forwards it (SIGKILL and SIGSTOP act on pid 1 itself: SIGKILL
-// ends the whole sandbox).
+// Signal sends sig to the command through its supervisor, which forwards
+// it. SIGKILL and SIGSTOP cannot be forwarded: they act on the
+// supervisor itself (SIGKILL ends a sandbox with a PID namespace at once;
+// use Kill to end any sandbox).
 func (p *Process) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done {
 		return ErrProcessDone
+	}
+	if sig == KillSignal {
+		return fmt.Errorf("signal %d is reserved for Kill", sig)
 	}
 	if err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0); err != nil {
 		if err == unix.ESRCH {
@@ -54,21 +60,25 @@ func (p *Process) Signal(sig syscall.Signal) error {
 	return nil
 }
 
-// Kill kills the whole sandbox: with a PID namespace, SIGKILL to its
-// pid 1 makes the kernel kill every process in it; without one, the
-// command's process group gets SIGKILL too.
+// KillSignal is the signal a sandbox's supervisor takes as "kill the
+// whole sandbox" (SIGRTMAX); Signal refuses it.
+const KillSignal = syscall.Signal(64)
+
+// Kill kills the whole sandbox, every process in it. With a PID
+// namespace, SIGKILL to its pid 1 makes the kernel do it; without one,
+// the supervisor (a subreaper) gets KillSignal and SIGKILLs every
+// descendant, orphans included, before it exits.
 func (p *Process) Kill() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done {
 		return ErrProcessDone
 	}
-	if !p.init {
-		// The group exists only if the command leads one (Setsid or
-		// Setpgid 0); an error just means it does not.
-		unix.Kill(-p.Pid, unix.SIGKILL)
+	sig := unix.SIGKILL
+	if !p.pidns {
+		sig = KillSignal
 	}
-	if err := unix.PidfdSendSignal(p.pidfd, unix.SIGKILL, nil, 0); err != nil && err != unix.ESRCH {
+	if err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0); err != nil && err != unix.ESRCH {
 		return fmt.Errorf("kill: %w", err)
 	}
 	return nil
@@ -113,7 +123,7 @@ func (p *Process) reap() (*ExitStatus, error) {
 		st.Signal = syscall.Signal(status)
 		st.CoreDumped = code == cldDumped
 	}
-	if p.init && p.statusfd >= 0 {
+	if p.statusfd >= 0 {
 		// pid 1 wrote the command's own wait status before exiting;
 		// without it (pid 1 was killed) pid 1's status stands.
 		var ws syscall.WaitStatus

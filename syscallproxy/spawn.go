@@ -167,7 +167,8 @@ func (s *inProcess) compile(cmd *Cmd) (*program, error) {
 		}
 	}
 	p.userNS = sb.Namespaces&ops.UserNS != 0
-	p.init = sb.Namespaces&ops.PIDNS != 0
+	p.init = true
+	p.pidns = sb.Namespaces&ops.PIDNS != 0
 	p.keep = sb.KeepInit
 
 	own := func(kind C.int32_t, args ...arg) {
@@ -340,7 +341,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		s.releaseStacks(stacks)
 		return fail(&OpError{Index: -1, Step: "clone", Err: err})
 	}
-	proc := &Process{Pid: pid, pidfd: pidfd, statusfd: statusR, start: start, init: p.init}
+	proc := &Process{Pid: pid, pidfd: pidfd, statusfd: statusR, start: start, pidns: p.pidns}
 	abort := func(err error) (*Process, error) {
 		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		proc.reap()

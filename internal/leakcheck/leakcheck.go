@@ -1,0 +1,164 @@
+// Package leakcheck finds what a test suite left behind: open fds, child
+// processes, goroutines and mounts. Every package of Stockade that spawns
+// calls Main from its TestMain.
+package leakcheck
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Main runs the tests and then fails the binary if they leaked anything.
+// Use it as: func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }
+func Main(m *testing.M) int {
+	before := Take()
+	code := m.Run()
+	if code != 0 {
+		return code
+	}
+	if err := before.Check(10 * time.Second); err != nil {
+		fmt.Fprintf(os.Stderr, "leakcheck: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// Snapshot is what the process holds at one moment.
+type Snapshot struct {
+	FDs        map[string]string // fd number -> what it points at
+	Mounts     []string          // mount points of our mount namespace
+	Goroutines []string          // stacks of goroutines not on the ignore list
+}
+
+// Take records the process's current fds, mounts and goroutines.
+func Take() Snapshot {
+	return Snapshot{FDs: fds(), Mounts: mounts(), Goroutines: goroutines()}
+}
+
+// Check compares the process now with s, allowing up to timeout for
+// things to settle (goroutines exiting, children being reaped). It also
+// requires that the process has no child left.
+func (s Snapshot) Check(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		err := s.diff()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s Snapshot) diff() error {
+	var problems []string
+	now := fds()
+	for fd, target := range now {
+		if lifetimeFD.MatchString(target) {
+			continue
+		}
+		if old, ok := s.FDs[fd]; !ok || old != target {
+			problems = append(problems, fmt.Sprintf("fd %s -> %s", fd, target))
+		}
+	}
+	if kids := Children(); len(kids) > 0 {
+		problems = append(problems, fmt.Sprintf("child processes %v", kids))
+	}
+	if m := mounts(); !slices.Equal(m, s.Mounts) {
+		problems = append(problems, fmt.Sprintf("mounts changed: before %d, now %d: %v", len(s.Mounts), len(m), added(s.Mounts, m)))
+	}
+	if g := goroutines(); len(g) > len(s.Goroutines) {
+		problems = append(problems, fmt.Sprintf("%d goroutines leaked:\n%s", len(g)-len(s.Goroutines), strings.Join(added(s.Goroutines, g), "\n\n")))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	slices.Sort(problems)
+	return fmt.Errorf("leaked: %s", strings.Join(problems, "; "))
+}
+
+func added(before, now []string) []string {
+	var out []string
+	for _, x := range now {
+		if !slices.Contains(before, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+func fds() map[string]string {
+	out := map[string]string{}
+	ents, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range ents {
+		target, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name()))
+		if err != nil {
+			continue // the fd ReadDir itself used
+		}
+		out[e.Name()] = target
+	}
+	return out
+}
+
+// Children lists the pids of the process's children, of every thread.
+func Children() []string {
+	var out []string
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		out = append(out, strings.Fields(string(b))...)
+	}
+	return out
+}
+
+func mounts() []string {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 {
+			out = append(out, f[4])
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// lifetimeFD matches fds made once and kept for the process's life: the
+// Go runtime's netpoller (made on first use) and syscallproxy's sealed
+// supervisor program.
+var lifetimeFD = regexp.MustCompile(`^anon_inode:\[(eventpoll|eventfd)\]$|^/memfd:stockade-init \(deleted\)$`)
+
+// ignored goroutines live for the process: the spawner threads of
+// syscallproxy, and those of the runtime and the testing package.
+var ignored = regexp.MustCompile(`spawnerThread|testing\.\(\*M\)\.|testing\.tRunner|testing\.runTests|runtime\.goexit0|signal\.signal_recv|signal\.loop|os/signal\.|leakcheck\.goroutines|created by runtime`)
+
+func goroutines() []string {
+	buf := make([]byte, 1<<20)
+	n := runtime.Stack(buf, true)
+	var out []string
+	for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+		if ignored.MatchString(g) {
+			continue
+		}
+		// Drop the goroutine header (id, state, wait time): compare stacks.
+		if i := strings.IndexByte(g, '\n'); i >= 0 {
+			g = g[i+1:]
+		}
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return out
+}
