@@ -56,8 +56,8 @@ func initELF() ([]byte, error) {
 	le.PutUint16(f[56:], 2)
 
 	load := f[ehdr:]
-	le.PutUint32(load[0:], 1)    // PT_LOAD
-	le.PutUint32(load[4:], 4|1)  // PF_R|PF_X
+	le.PutUint32(load[0:], 1)   // PT_LOAD
+	le.PutUint32(load[4:], 4|1) // PF_R|PF_X
 	le.PutUint64(load[16:], initBase)
 	le.PutUint64(load[24:], initBase)
 	le.PutUint64(load[32:], uint64(hdr+len(code)))

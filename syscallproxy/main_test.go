@@ -156,4 +156,3 @@ func exitStatus(t testing.TB, r result) *syscallproxy.ExitStatus {
 	}
 	return r.status
 }
-

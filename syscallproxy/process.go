@@ -171,4 +171,3 @@ func (p *Process) close() {
 		unix.Close(p.statusfd)
 	}
 }
-

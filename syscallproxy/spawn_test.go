@@ -435,4 +435,3 @@ func TestSupervisorMemory(t *testing.T) {
 		})
 	}
 }
-
