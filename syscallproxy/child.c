@@ -534,13 +534,15 @@ static int sk_child_main(void *arg)
 {
 	struct sk_prog *p = arg;
 	long r;
-	// Signals are all blocked (sk_spawn did it before the clone); the
-	// handlers are the Go runtime's. Reset them before anything can
-	// unblock a signal.
-	struct sk_sigaction dfl = {SIG_DFL, 0, 0, 0};
-	for (int s = 1; s <= 64; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			sys4(SYS_rt_sigaction, s, &dfl, 0, 8);
+	// Signals are all blocked (sk_spawn did it before the clone). Unless
+	// clone3 cleared them, the handlers are the Go runtime's: reset them
+	// before anything can unblock a signal.
+	if (!p->handlers_clear) {
+		struct sk_sigaction dfl = {SIG_DFL, 0, 0, 0};
+		for (int s = 1; s <= 64; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				sys4(SYS_rt_sigaction, s, &dfl, 0, 8);
+	}
 	sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
 	if (p->syncwfd >= 0)
 		sys1(SYS_close, p->syncwfd);
@@ -587,18 +589,80 @@ static int sk_child_main(void *arg)
 	become_init(p, r, childrenfd);
 }
 
+struct sk_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+		stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+// sk_clone3_raw is clone3(2) with a child that runs fn(arg) on the new
+// stack and exits with its result; it returns the child's pid or -errno.
+long sk_clone3_raw(struct sk_clone_args *args, size_t size, int (*fn)(void *), void *arg);
+#if defined(__x86_64__)
+__asm__(".text\n"
+	".globl sk_clone3_raw\n"
+	".type sk_clone3_raw,@function\n"
+	"sk_clone3_raw:\n"
+	"	mov %rdx, %r9\n" // fn and arg survive the syscall in r9, r8
+	"	mov %rcx, %r8\n"
+	"	mov $435, %eax\n" // SYS_clone3
+	"	syscall\n"
+	"	test %rax, %rax\n"
+	"	jz 1f\n"
+	"	ret\n"
+	"1:	xor %ebp, %ebp\n"
+	"	mov %r8, %rdi\n"
+	"	call *%r9\n"
+	"	mov %eax, %edi\n"
+	"	mov $231, %eax\n" // SYS_exit_group
+	"	syscall\n"
+	"	hlt\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+	".globl sk_clone3_raw\n"
+	".type sk_clone3_raw,%function\n"
+	"sk_clone3_raw:\n"
+	"	mov x9, x2\n"
+	"	mov x10, x3\n"
+	"	mov x8, #435\n"
+	"	svc #0\n"
+	"	cbz x0, 1f\n"
+	"	ret\n"
+	"1:	mov x0, x10\n"
+	"	blr x9\n"
+	"	mov x8, #94\n"
+	"	svc #0\n");
+#endif
+
+#define SK_CLONE_CLEAR_SIGHAND 0x100000000ULL
+
 int sk_spawn(struct sk_prog *p, int *pidfd)
 {
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	int fd = -1;
-	int pid = clone(sk_child_main, p->stack_top,
-			(int)(p->clone_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD), p, &fd);
-	int err = errno;
+	// clone3 resets the Go runtime's signal handlers in the child
+	// (CLONE_CLEAR_SIGHAND, Linux 5.5); older kernels get clone(2) and
+	// the child resets them one by one.
+	struct sk_clone_args args = {
+		.flags = p->clone_flags | CLONE_VM | CLONE_PIDFD | SK_CLONE_CLEAR_SIGHAND,
+		.pidfd = (uint64_t)(uintptr_t)&fd,
+		.exit_signal = SIGCHLD,
+		.stack = (uint64_t)(uintptr_t)p->stack_top - p->stack_size,
+		.stack_size = p->stack_size,
+	};
+	p->handlers_clear = 1;
+	long pid = sk_clone3_raw(&args, sizeof args, sk_child_main, p);
+	if (pid == -ENOSYS || (pid == -EINVAL && !(p->clone_flags >> 32))) {
+		p->handlers_clear = 0;
+		pid = clone(sk_child_main, p->stack_top,
+			    (int)(p->clone_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD), p, &fd);
+		if (pid < 0)
+			pid = -errno;
+	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
 	if (pid < 0)
-		return -err;
+		return (int)pid;
 	*pidfd = fd;
-	return pid;
+	return (int)pid;
 }

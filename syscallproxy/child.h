@@ -108,6 +108,8 @@ struct sk_prog {
 	// Stacks: the first child's, and (pid 1 only) the command's.
 	void *stack_top;
 	void *stack2_top;
+	uint64_t stack_size;
+	int32_t handlers_clear; // clone3 reset the signal handlers
 
 	// Shared with the command child (CLONE_VM|CLONE_VFORK): set to 1 when
 	// it failed before exec.

@@ -330,6 +330,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	}
 	prog.stack_top = unsafe.Add(stacks, stackSize+guardSize)
 	prog.stack2_top = unsafe.Add(stacks, pairSize)
+	prog.stack_size = stackSize
 	prog.initfd = C.int32_t(initfd)
 
 	pid, pidfd, err := s.clone(prog)
