@@ -653,7 +653,9 @@ int sk_spawn(struct sk_prog *p, int *pidfd)
 	};
 	p->handlers_clear = 1;
 	long pid = sk_clone3_raw(&args, sizeof args, sk_child_main, p);
-	if (pid == -ENOSYS || (pid == -EINVAL && !(p->clone_flags >> 32))) {
+	// CLONE_NEWTIME (0x80) cannot go through clone(2), whose low byte
+	// is the exit signal.
+	if ((pid == -ENOSYS || pid == -EINVAL) && !(p->clone_flags & 0x80)) {
 		p->handlers_clear = 0;
 		pid = clone(sk_child_main, p->stack_top,
 			    (int)(p->clone_flags | CLONE_VM | CLONE_PIDFD | SIGCHLD), p, &fd);

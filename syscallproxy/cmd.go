@@ -11,10 +11,23 @@
 // Clones are made from spawner threads that never exit, so the
 // parent-death signal fires only when the whole Go process dies.
 //
-// Kernel requirements: Linux 5.3 (pidfd, clone3), 5.9 (close_range),
-// 5.12 (mount_setattr, for read-only recursive binds). A new user
-// namespace needs unprivileged user namespaces enabled or CAP_SYS_ADMIN;
-// every other namespace needs a new user namespace or CAP_SYS_ADMIN.
+// Every sandbox gets a supervisor: a program of a few pages (init.c,
+// exec'd from a sealed memfd) that is pid 1 of the sandbox's PID
+// namespace, or a subreaper without one. It forwards signals to the
+// command, reaps orphans, and when the command exits, when Kill is called
+// or when this process dies (even by SIGKILL), takes every process of the
+// sandbox down with it.
+//
+// Kernel requirements: Linux 5.11 (pidfd, clone3, close_range with
+// CLOSE_RANGE_CLOEXEC), 5.12 for read-only recursive binds
+// (mount_setattr), 5.6 for time namespaces. A new user namespace needs
+// unprivileged user namespaces enabled or CAP_SYS_ADMIN; every other
+// namespace needs a new user namespace or CAP_SYS_ADMIN.
+//
+// What the command inherits: the fds given as Stdin, Stdout, Stderr and
+// ExtraFiles and no other; an empty signal mask and default signal
+// dispositions; the environment of Cmd.Env; the resource limits,
+// scheduling and cgroup of the calling process unless ops change them.
 package syscallproxy
 
 import (

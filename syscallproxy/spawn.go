@@ -142,7 +142,7 @@ var cloneFlags = []struct {
 	{ops.UserNS, unix.CLONE_NEWUSER}, {ops.MountNS, unix.CLONE_NEWNS},
 	{ops.PIDNS, unix.CLONE_NEWPID}, {ops.UTSNS, unix.CLONE_NEWUTS},
 	{ops.IPCNS, unix.CLONE_NEWIPC}, {ops.NetNS, unix.CLONE_NEWNET},
-	{ops.CgroupNS, unix.CLONE_NEWCGROUP},
+	{ops.CgroupNS, unix.CLONE_NEWCGROUP}, {ops.TimeNS, unix.CLONE_NEWTIME},
 }
 
 // compile checks cmd and turns it into the child's program.
@@ -153,9 +153,6 @@ func (s *inProcess) compile(cmd *Cmd) (*program, error) {
 	sb := &cmd.Sandbox
 	if err := sb.Validate(); err != nil {
 		return nil, err
-	}
-	if sb.Namespaces&ops.TimeNS != 0 {
-		return nil, fmt.Errorf("time namespace: %w yet by Stockade", ErrNotSupported)
 	}
 	if len(cmd.ExtraFiles)+3 > C.SK_MAXFDS {
 		return nil, fmt.Errorf("syscallproxy: too many ExtraFiles (%d, at most %d)", len(cmd.ExtraFiles), C.SK_MAXFDS-3)

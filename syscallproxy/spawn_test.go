@@ -83,13 +83,16 @@ func TestCoreDump(t *testing.T) {
 }
 
 func TestNamespacesAreNew(t *testing.T) {
-	names := []string{"user", "mnt", "pid", "uts", "ipc", "net", "cgroup"}
+	names := []string{"user", "mnt", "pid", "uts", "ipc", "net", "cgroup", "time"}
 	script := ""
 	for _, n := range names {
 		script += "readlink /proc/self/ns/" + n + "; "
 	}
 	// /proc/self of a shell in a new PID namespace needs a fresh /proc.
-	sb := ops.Sandbox{Namespaces: nsAll, Ops: ops.List{ops.Proc{Target: "/proc"}}}
+	if _, err := os.Stat("/proc/self/ns/time"); err != nil {
+		t.Skip("kernel without time namespaces (Linux 5.6, CONFIG_TIME_NS)")
+	}
+	sb := ops.Sandbox{Namespaces: nsAll | ops.TimeNS, Ops: ops.List{ops.Proc{Target: "/proc"}}}
 	inside := strings.Fields(mustRun(t, sb, "/bin/sh", "-c", script))
 	if len(inside) != len(names) {
 		t.Fatalf("got %q", inside)
