@@ -193,3 +193,22 @@ func helperMain() {
 }
 
 var _ = strings.Contains
+
+// TestSupervisorReapsOrphans: an orphan that exits must not stay a
+// zombie: it was reparented to the supervisor (the shell's parent), which
+// reaps it.
+func TestSupervisorReapsOrphans(t *testing.T) {
+	for _, p := range profiles {
+		t.Run(p.name, func(t *testing.T) {
+			script := `(sleep 0.1 &); sleep 0.5; n=0
+				for f in /proc/[0-9]*/status; do
+					grep -q "^PPid:[[:space:]]$PPID$" $f 2>/dev/null || continue
+					n=$((n+1)); grep -q "^State:[[:space:]]Z" $f && echo zombie $f
+				done; echo children $n`
+			out := mustRun(t, p.sb, "/bin/bash", "-c", script)
+			if out != "children 1" { // the shell itself
+				t.Fatalf("got %q", out)
+			}
+		})
+	}
+}
