@@ -509,6 +509,7 @@ static void itoa_(char *out, long v)
 static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, long childrenfd)
 {
 	itoa_(p->init_pid, cmd);
+	itoa_(p->init_lifeline, p->lifelinefd);
 	if (childrenfd >= 0)
 		itoa_(p->init_children, childrenfd);
 	// Everything but the status pipe and the children file closes at
@@ -518,10 +519,11 @@ static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, l
 	sys3(SYS_fcntl, p->statusfd, F_SETFD, 0);
 	if (childrenfd >= 0)
 		sys3(SYS_fcntl, childrenfd, F_SETFD, 0);
-	if (!p->pidns)
-		// Until the supervisor runs: SIGRTMAX, blocked, stays pending
-		// across the exec and is read there as "kill the tree".
-		sys2(SYS_prctl, PR_SET_PDEATHSIG, 64);
+	// From here on the lifeline (a pidfd of the Go process) says when
+	// the parent died; the parent-death signal would follow the thread
+	// that cloned us, which may be retired long before the process dies.
+	sys3(SYS_fcntl, p->lifelinefd, F_SETFD, 0);
+	sys2(SYS_prctl, PR_SET_PDEATHSIG, 0);
 	const char *envp[1] = {0};
 	long r = sk_sys6(SYS_execveat, p->initfd, (long)"", (long)p->init_argv, (long)envp, AT_EMPTY_PATH, 0);
 	// Fail closed: the command dies with the namespace when we exit.
@@ -635,7 +637,78 @@ __asm__(".text\n"
 
 #define SK_CLONE_CLEAR_SIGHAND 0x100000000ULL
 
-int sk_spawn(struct sk_prog *p, int *pidfd)
+// write_proc writes data to /proc/PID/name in one write, as the kernel
+// wants for id maps.
+static long write_proc(long pid, const char *name, const char *data)
+{
+	char path[64];
+	char digits[24];
+	int n = 0, k = 0;
+	const char *pre = "/proc/";
+	while (*pre)
+		path[n++] = *pre++;
+	itoa_(digits, pid);
+	while (digits[k])
+		path[n++] = digits[k++];
+	path[n++] = '/';
+	while (*name && n < (int)sizeof path - 1)
+		path[n++] = *name++;
+	path[n] = 0;
+	long fd = sys4(SYS_openat, SK_AT_FDCWD, path, O_WRONLY | O_CLOEXEC, 0);
+	if (fd < 0)
+		return fd;
+	long len = (long)sk_strlen(data);
+	long r = sys3(SYS_write, fd, data, len);
+	sys1(SYS_close, fd);
+	if (r >= 0 && r != len)
+		r = -EIO;
+	return r < 0 ? r : 0;
+}
+
+static void parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *rec)
+{
+	long r = 0;
+	int step = 0;
+	if (p->uid_map) {
+		if (p->deny_setgroups && (r = write_proc(pid, "setgroups", "deny")) < 0)
+			step = SKE_WSETGROUPS;
+		else if ((r = write_proc(pid, "uid_map", p->uid_map)) < 0)
+			step = SKE_WUIDMAP;
+		else if ((r = write_proc(pid, "gid_map", p->gid_map)) < 0)
+			step = SKE_WGIDMAP;
+	}
+	if (!step && p->syncwfd >= 0) {
+		char one = 1;
+		do
+			r = sys3(SYS_write, p->syncwfd, &one, 1);
+		while (r == -EINTR);
+		if (r < 0)
+			step = SKE_WSYNC;
+	}
+	if (p->syncwfd >= 0)
+		sys1(SYS_close, p->syncwfd);
+	if (step) {
+		sys4(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+		*rec = (struct sk_err){-1, step, (int32_t)-r, -1};
+		return;
+	}
+	// EOF: the command and the supervisor exec'd. A record: a step failed.
+	size_t got = 0;
+	while (got < sizeof *rec) {
+		r = sys3(SYS_read, p->errrfd, (char *)rec + got, sizeof *rec - got);
+		if (r == -EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	if (r < 0)
+		*rec = (struct sk_err){-1, SKE_READERR, (int32_t)-r, -1};
+	else if (got > 0 && got < sizeof *rec)
+		*rec = (struct sk_err){-1, SKE_READERR, EIO, -1};
+}
+
+int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec)
 {
 	sigset_t all, old;
 	sigfillset(&all);
@@ -663,6 +736,14 @@ int sk_spawn(struct sk_prog *p, int *pidfd)
 			pid = -errno;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, 0);
+	for (int i = 0; i < p->nclose; i++)
+		sys1(SYS_close, p->close_after[i]);
+	rec->step = 0;
+	if (pid >= 0)
+		parent_side(p, pid, fd, rec);
+	else if (p->syncwfd >= 0)
+		sys1(SYS_close, p->syncwfd);
+	sys1(SYS_close, p->errrfd);
 	if (pid < 0)
 		return (int)pid;
 	*pidfd = fd;

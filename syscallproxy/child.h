@@ -57,6 +57,8 @@ enum {
 	SKE_SETDOMAIN, SKE_UMASK, SKE_RLIMIT, SKE_PRIORITY, SKE_SETSID,
 	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
 	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT,
+	// Steps of the parent side (sk_spawn, on the spawner thread).
+	SKE_WSETGROUPS, SKE_WUIDMAP, SKE_WGIDMAP, SKE_WSYNC, SKE_READERR,
 };
 
 // Written by the child to errfd when a step fails: which instruction
@@ -117,17 +119,32 @@ struct sk_prog {
 
 	// The supervisor's program (init.c) in a sealed memfd, and its argv:
 	// name, command pid (written by the child into init_pid), status fd,
-	// flags, children fd (written into init_children), parent pid.
+	// flags, children fd (written into init_children), lifeline fd.
 	int32_t initfd;
 	int32_t pidns;      // the supervisor is pid 1 of a new PID namespace
 	char init_pid[16];
 	char init_children[16];
+	char init_lifeline[16];
+	int32_t lifelinefd;   // a pidfd of the Go process, kept by the supervisor
 	const char *init_argv[7];
 	int32_t npre;  // instructions run by pid 1 itself, before the command forks
+
+	// Parent side, read by sk_spawn only.
+	int32_t errrfd;           // read end of the error pipe
+	int32_t nclose;           // the child's ends, closed in the parent after the clone
+	int32_t close_after[8];
+	const char *uid_map;      // written to /proc/PID/uid_map, or NULL
+	const char *gid_map;
+	int32_t deny_setgroups;   // write "deny" to /proc/PID/setgroups first
 };
 
-// sk_spawn clones the child. It returns the child's pid (and its pidfd in
-// *pidfd), or -errno.
-int sk_spawn(struct sk_prog *p, int *pidfd);
+// sk_spawn clones the child and runs the parent's side of the handshake
+// to its end: id maps, sync, the error pipe read to EOF. It returns the
+// child's pid (its pidfd in *pidfd) with rec->step 0 when the command was
+// exec'd, or with rec filled when a step failed (the child is then dead
+// or dying: reap it); or -errno when the clone itself failed. Every fd
+// of the handshake is closed when it returns, but the status pipe's read
+// end.
+int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec);
 
 #endif

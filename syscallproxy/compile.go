@@ -9,7 +9,6 @@ import "C"
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -79,6 +78,9 @@ type program struct {
 	npre    int // own steps that pid 1 runs before forking the command
 	// statusFd is the status pipe's write end, given to pid 1's program.
 	statusFd int
+	// The id maps the parent writes, when userNS.
+	uidMap, gidMap string
+	denySetgroups  bool
 }
 
 const scratchLen = 8192
@@ -260,7 +262,7 @@ func (p *program) lay() *layout {
 			size += align8(len(s) + 1)
 		}
 	}
-	size += align8(len(p.dir)+1) + scratchLen
+	size += align8(len(p.dir)+1) + align8(len(p.uidMap)+1) + align8(len(p.gidMap)+1) + scratchLen
 	flags := ""
 	if p.keep {
 		flags += "k"
@@ -268,7 +270,7 @@ func (p *program) lay() *layout {
 	if p.pidns {
 		flags += "p"
 	}
-	initArgs := []string{"stockade-init", strconv.Itoa(p.statusFd), flags, strconv.Itoa(os.Getpid())}
+	initArgs := []string{"stockade-init", strconv.Itoa(p.statusFd), flags}
 	for _, s := range initArgs {
 		size += align8(len(s) + 1)
 	}
@@ -327,9 +329,6 @@ func (p *program) lay() *layout {
 	prog.scratch = (*C.char)(unsafe.Add(mem, off))
 	prog.scratch_len = scratchLen
 	off += scratchLen
-	if off > size {
-		panic("syscallproxy: layout overflow")
-	}
 	prog.clone_flags = C.uint64_t(p.flags)
 	if p.init {
 		prog.init = 1
@@ -338,13 +337,20 @@ func (p *program) lay() *layout {
 		prog.keep_init = 1
 	}
 	prog.npre = C.int32_t(p.npre)
+	if p.uidMap != "" {
+		prog.uid_map = (*C.char)(put([]byte(p.uidMap), true))
+		prog.gid_map = (*C.char)(put([]byte(p.gidMap), true))
+	}
+	if p.denySetgroups {
+		prog.deny_setgroups = 1
+	}
 	if p.init {
 		prog.init_argv[0] = (*C.char)(put([]byte(initArgs[0]), true))
 		prog.init_argv[1] = &prog.init_pid[0]
 		prog.init_argv[2] = (*C.char)(put([]byte(initArgs[1]), true))
 		prog.init_argv[3] = (*C.char)(put([]byte(initArgs[2]), true))
 		prog.init_argv[4] = &prog.init_children[0]
-		prog.init_argv[5] = (*C.char)(put([]byte(initArgs[3]), true))
+		prog.init_argv[5] = &prog.init_lifeline[0]
 	}
 	if p.pidns {
 		prog.pidns = 1
@@ -352,6 +358,9 @@ func (p *program) lay() *layout {
 	prog.cap_last = C.int32_t(p.capLast)
 	prog.pdeathsig = 9 // SIGKILL
 	prog.closefrom = 1 << 30
+	if off > size {
+		panic("syscallproxy: layout overflow") // a sizing bug above: never run past the block
+	}
 	return &layout{mem: mem, prog: prog}
 }
 

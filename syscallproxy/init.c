@@ -7,7 +7,13 @@
 // address space of a few pages instead of sharing the Go parent's (which
 // a command allowed to ptrace pid 1 could otherwise write to).
 //
-#pragma GCC optimize("no-jump-tables", "no-stack-protector", "no-asynchronous-unwind-tables")
+// Nothing may reach outside the section: no jump tables, no stack
+// protector (it reads TLS), no vectorised stores (they load constants
+// from .rodata). TestInitCodeSelfContained disassembles the result.
+#pragma GCC optimize("no-jump-tables", "no-stack-protector", "no-asynchronous-unwind-tables", "no-tree-vectorize", "no-tree-slp-vectorize")
+#if defined(__x86_64__)
+#pragma GCC target("general-regs-only")
+#endif
 #include <signal.h>
 #include <stdint.h>
 #include <sys/prctl.h>
@@ -102,10 +108,14 @@ SK_INLINE void kill_tree(long childrenfd, long pidns, long cmd, int *done, int *
 // sk_init_main supervises the command: it reaps every process, forwards
 // the signals it gets to the command, and ends the sandbox with the
 // command (or, with keep, once no process is left), writing the
-// command's raw wait status to the status fd before it exits.
+// command's raw wait status to the status fd before it exits. It also
+// ends the sandbox when the lifeline, a pidfd of the Go process that
+// spawned it, says that process died (even by SIGKILL): unlike the
+// parent-death signal, which follows the thread that cloned us, the
+// pidfd follows the whole process.
 //
 // argv: [name, command pid, status fd, flags ("k" keep, "p" PID
-// namespace), children fd, parent pid].
+// namespace), children fd (or ""), lifeline fd].
 SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 {
 	char **argv = (char **)(sp + 1);
@@ -115,7 +125,7 @@ SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 		keep |= *f == 'k';
 		pidns |= *f == 'p';
 	}
-	long childrenfd = argv[4][0] ? atol_(argv[4]) : -1, ppid = atol_(argv[5]);
+	long childrenfd = argv[4][0] ? atol_(argv[4]) : -1, lifeline = atol_(argv[5]);
 	uint64_t all = ~0ULL;
 	int done = 0, status = 0, killed = 0;
 	// Not dumpable: no process of the sandbox may ptrace us or read our
@@ -126,25 +136,36 @@ SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 	name[0] = 0x6564616b636f7473ULL; // "stockade"
 	name[1] = 0x74696e692dULL;      // "-init"
 	isys4(SYS_prctl, PR_SET_NAME, (long)name, 0, 0);
-	if (!pidns) {
+	if (!pidns)
 		isys4(SYS_prctl, PR_SET_CHILD_SUBREAPER, 1, 0, 0);
-		isys4(SYS_prctl, PR_SET_PDEATHSIG, SK_KILLSIG, 0, 0);
-		if (isys4(SYS_getppid, 0, 0, 0, 0) != ppid)
-			killed = 1; // the parent died before we could hear of it
-	}
+	// Every signal is blocked (and stays so): they are read from here.
+	long sfd = isys4(SYS_signalfd4, -1, (long)&all, 8, 0x800 /* SFD_NONBLOCK */ | 0x80000 /* SFD_CLOEXEC */);
 	for (;;) {
-		if (!killed) {
-			siginfo_t si;
-			long sig = isys4(SYS_rt_sigtimedwait, (long)&all, (long)&si, 0, 8);
-			if (sig < 0)
-				continue;
-			if (sig == SK_KILLSIG) {
+		struct {
+			int fd;
+			short events, revents;
+		} pf[2];
+		pf[0].fd = (int)sfd;
+		pf[0].events = 1; // POLLIN
+		pf[0].revents = 0;
+		pf[1].fd = (int)lifeline;
+		pf[1].events = 1;
+		pf[1].revents = 0;
+		if (!killed && isys4(SYS_ppoll, (long)pf, 2, 0, 0) < 0)
+			continue;
+		if (pf[1].revents)
+			killed = 1; // the Go process is gone
+		while (!killed) {
+			struct {
+				uint32_t signo;
+				char rest[124];
+			} si;
+			if (isys4(SYS_read, sfd, (long)&si, sizeof si, 0) != sizeof si)
+				break;
+			if (si.signo == SK_KILLSIG)
 				killed = 1;
-			} else if (sig != SIGCHLD) {
-				if (!done)
-					isys4(SYS_kill, cmd, sig, 0, 0);
-				continue;
-			}
+			else if (si.signo != SIGCHLD && !done)
+				isys4(SYS_kill, cmd, si.signo, 0, 0);
 		}
 		if (!killed) {
 			long r = reap(cmd, &done, &status, WNOHANG);

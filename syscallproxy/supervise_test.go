@@ -160,6 +160,9 @@ func TestParentDeath(t *testing.T) {
 	if err := helper.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A helper that never gets ready must fail the test, not hang it.
+	timer := time.AfterFunc(20*time.Second, func() { helper.Process.Kill() })
+	defer timer.Stop()
 	r := bufio.NewReader(out)
 	for range profiles {
 		if line, err := r.ReadString('\n'); line != "ready\n" {

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,7 +61,7 @@ func (s Snapshot) diff() error {
 	var problems []string
 	now := fds()
 	for fd, target := range now {
-		if lifetimeFD.MatchString(target) {
+		if lifetimeFD.MatchString(target) || selfPidfd(fd, target) {
 			continue
 		}
 		if old, ok := s.FDs[fd]; !ok || old != target {
@@ -141,9 +142,20 @@ func mounts() []string {
 // supervisor program.
 var lifetimeFD = regexp.MustCompile(`^anon_inode:\[(eventpoll|eventfd)\]$|^/memfd:stockade-init \(deleted\)$`)
 
+// selfPidfd reports whether fd is a pidfd of this very process:
+// syscallproxy keeps one for the process's life, as every sandbox's
+// lifeline.
+func selfPidfd(fd, target string) bool {
+	if target != "anon_inode:[pidfd]" {
+		return false
+	}
+	b, err := os.ReadFile("/proc/self/fdinfo/" + fd)
+	return err == nil && regexp.MustCompile(`(?m)^Pid:\s+`+strconv.Itoa(os.Getpid())+`$`).Match(b)
+}
+
 // ignored goroutines live for the process: the spawner threads of
 // syscallproxy, and those of the runtime and the testing package.
-var ignored = regexp.MustCompile(`spawnerThread|testing\.\(\*M\)\.|testing\.tRunner|testing\.runTests|runtime\.goexit0|signal\.signal_recv|signal\.loop|os/signal\.|leakcheck\.goroutines|created by runtime`)
+var ignored = regexp.MustCompile(`testing\.\(\*M\)\.|testing\.tRunner|testing\.runTests|runtime\.goexit0|signal\.signal_recv|signal\.loop|os/signal\.|leakcheck\.goroutines|created by runtime`)
 
 func goroutines() []string {
 	buf := make([]byte, 1<<20)
