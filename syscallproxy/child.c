@@ -476,6 +476,11 @@ static __attribute__((noreturn)) void exec_command(struct sk_prog *p, int from)
 		r = sys3(SYS_execve, p->paths[k], p->argv, p->envp);
 		if (r == -ENOENT || r == -ENOTDIR)
 			continue;
+		// In a PATH search, a directory we may not search hides no
+		// command: not found, as shells and Go's LookPath say, rather
+		// than execvp's "permission denied".
+		if (r == -EACCES && p->path_search && sys4(SYS_faccessat, SK_AT_FDCWD, p->paths[k], F_OK, 0) < 0)
+			continue;
 		err = r;
 		errk = k;
 		if (r != -EACCES)

@@ -89,6 +89,7 @@ struct sk_prog {
 	const char *const *envp;
 	const char *const *paths;    // exec candidates, tried in order
 	const char *dir;             // chdir after the ops, or NULL
+	int32_t path_search;         // paths come from PATH, not from a path given
 
 	uint64_t clone_flags;
 	int32_t init;          // 1: the first child becomes a supervisor of the command

@@ -78,6 +78,7 @@ type program struct {
 	npre    int // own steps that pid 1 runs before forking the command
 	// statusFd is the status pipe's write end, given to pid 1's program.
 	statusFd int
+	pathSearch bool // paths come from a PATH search
 	// The id maps the parent writes, when userNS.
 	uidMap, gidMap string
 	denySetgroups  bool
@@ -323,6 +324,9 @@ func (p *program) lay() *layout {
 	prog.argv = (**C.char)(putStrings(p.argv))
 	prog.envp = (**C.char)(putStrings(p.envp))
 	prog.paths = (**C.char)(putStrings(p.paths))
+	if p.pathSearch {
+		prog.path_search = 1
+	}
 	if p.dir != "" {
 		prog.dir = (*C.char)(put([]byte(p.dir), true))
 	}

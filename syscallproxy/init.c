@@ -158,14 +158,21 @@ SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 		while (!killed) {
 			struct {
 				uint32_t signo;
-				char rest[124];
+				int32_t err, code;
+				char rest[116];
 			} si;
 			if (isys4(SYS_read, sfd, (long)&si, sizeof si, 0) != sizeof si)
 				break;
-			if (si.signo == SK_KILLSIG)
+			if (si.signo == SK_KILLSIG) {
 				killed = 1;
-			else if (si.signo != SIGCHLD && !done)
+			} else if (si.signo != SIGCHLD && !done) {
+				// A terminal's signal (Ctrl-C: SI_KERNEL) went to its
+				// whole foreground group: the command has it already
+				// unless it left our process group.
+				if (si.code == 0x80 && isys4(SYS_getpgid, cmd, 0, 0, 0) == isys4(SYS_getpgid, 0, 0, 0, 0))
+					continue;
 				isys4(SYS_kill, cmd, si.signo, 0, 0);
+			}
 		}
 		if (!killed) {
 			long r = reap(cmd, &done, &status, WNOHANG);

@@ -172,6 +172,7 @@ func (s *inProcess) compile(cmd *Cmd) (*program, error) {
 		p.envp = os.Environ()
 	}
 	p.paths = execPaths(cmd.Path, p.envp)
+	p.pathSearch = !strings.Contains(cmd.Path, "/")
 	p.dir = cmd.Dir
 	return p, nil
 }

@@ -438,3 +438,21 @@ func TestSupervisorMemory(t *testing.T) {
 		})
 	}
 }
+
+// A PATH entry we may not search hides nothing: not found (127 in a
+// shell), not "permission denied".
+func TestPathSearchSkipsUnsearchableDirs(t *testing.T) {
+	closed := tempDir(t)
+	os.Chmod(closed, 0o700)
+	cmd := &syscallproxy.Cmd{Path: "no-such-command-xyz", Env: []string{"PATH=" + closed + ":/usr/bin"},
+		Sandbox: ops.Sandbox{Namespaces: ops.UserNS, UID: 1000, GID: 1000}}
+	err := cmd.Run()
+	if !errors.Is(err, syscall.ENOENT) {
+		t.Fatalf("got %v", err)
+	}
+	cmd = &syscallproxy.Cmd{Path: "true", Env: []string{"PATH=" + closed + ":/usr/bin:/bin"},
+		Sandbox: ops.Sandbox{Namespaces: ops.UserNS, UID: 1000, GID: 1000}}
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
+	}
+}
