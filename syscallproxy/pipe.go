@@ -40,3 +40,21 @@ func Pipe(size int) (r, w *os.File, err error) {
 	}
 	return r, w, nil
 }
+
+// Foreground reports whether the calling process's group is the
+// foreground process group of the terminal f (false when f is not a
+// terminal). A signal the terminal sends (Ctrl-C's SIGINT, SIGQUIT,
+// SIGWINCH) then reaches every process of that group, a sandbox's
+// supervisor included, which passes it on to its command: forwarding it
+// again would deliver it twice.
+func Foreground(f *os.File) bool {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	var pgrp int
+	cerr := sc.Control(func(fd uintptr) {
+		pgrp, err = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP)
+	})
+	return cerr == nil && err == nil && pgrp == unix.Getpgrp()
+}

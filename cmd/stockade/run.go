@@ -99,6 +99,11 @@ func runMain(args []string, stdin, stdout, stderr *os.File) int {
 	return fail(err)
 }
 
+// ttySignal reports whether a terminal sends s to its foreground group.
+func ttySignal(s os.Signal) bool {
+	return s == syscall.SIGINT || s == syscall.SIGQUIT || s == syscall.SIGWINCH
+}
+
 // supervise forwards signals to the sandbox and enforces the timeout,
 // until done closes. It is the only one to signal p.
 func supervise(p *syscallproxy.Process, sigs <-chan os.Signal, timeout, grace time.Duration, done <-chan struct{}, stderr io.Writer) {
@@ -113,6 +118,11 @@ func supervise(p *syscallproxy.Process, sigs <-chan os.Signal, timeout, grace ti
 		case <-done:
 			return
 		case s := <-sigs:
+			if ttySignal(s) && syscallproxy.Foreground(os.Stdin) {
+				// The terminal sent it to our whole process group: the
+				// sandbox's supervisor has it already and passes it on.
+				continue
+			}
 			// ErrProcessDone: it exited meanwhile; Wait has the status.
 			p.Signal(s.(syscall.Signal))
 		case <-expired:
