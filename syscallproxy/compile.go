@@ -77,7 +77,7 @@ type program struct {
 	capLast int
 	npre    int // own steps that pid 1 runs before forking the command
 	// statusFd is the status pipe's write end, given to pid 1's program.
-	statusFd int
+	statusFd   int
 	pathSearch bool // paths come from a PATH search
 	// The id maps the parent writes, when userNS.
 	uidMap, gidMap string
