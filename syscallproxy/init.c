@@ -20,28 +20,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include "sysraw.h"
+
 #define SK_INIT __attribute__((section("sk_init"), used, noinline))
 #define SK_INLINE static inline __attribute__((always_inline))
 
 SK_INLINE long isys4(long n, long a, long b, long c, long d)
 {
-#if defined(__x86_64__)
-	long ret;
-	register long r10 __asm__("r10") = d;
-	__asm__ volatile("syscall"
-			 : "=a"(ret)
-			 : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10)
-			 : "rcx", "r11", "memory");
-	return ret;
-#elif defined(__aarch64__)
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-#endif
+	return sk_sys6(n, a, b, c, d, 0, 0);
 }
 
 SK_INLINE long atol_(const char *s)
