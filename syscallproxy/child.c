@@ -26,6 +26,9 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <linux/stat.h>
+#ifndef STATX_ATTR_MOUNT_ROOT
+#define STATX_ATTR_MOUNT_ROOT 0x2000
+#endif
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -198,16 +201,25 @@ static void do_bind(struct sk_prog *p, int i, struct sk_insn *in)
 static void do_pivot(struct sk_prog *p, int i, const char *root)
 {
 	long r;
-	if ((r = sys5(SYS_mount, root, root, 0, SK_MS_BIND | SK_MS_REC, 0)) < 0)
-		return fail(p, i, SKE_MOUNT, r, 0);
+	// pivot_root wants a mount point: bind the new root onto itself
+	// unless it is one already (a tmpfs, say).
+	struct statx st;
+	r = sys5(SYS_statx, SK_AT_FDCWD, root, 0, 0, &st);
+	if (r < 0)
+		return fail(p, i, SKE_STAT, r, 0);
+	if (!(st.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) || !(st.stx_attributes & STATX_ATTR_MOUNT_ROOT)) {
+		if ((r = sys5(SYS_mount, root, root, 0, SK_MS_BIND | SK_MS_REC, 0)) < 0)
+			return fail(p, i, SKE_MOUNT, r, 0);
+	}
 	if ((r = sys1(SYS_chdir, root)) < 0)
 		return fail(p, i, SKE_CHDIR, r, 0);
 	// With new_root == put_old the old root ends up stacked on "/" and is
-	// detached right away: nothing of the host stays reachable.
+	// detached right away: nothing of the host stays reachable. Every
+	// mount is a slave by now (the kernel makes them so in a new user
+	// namespace, Stockade's first step otherwise): the detach does not
+	// propagate to the host.
 	if ((r = sys2(SYS_pivot_root, ".", ".")) < 0)
 		return fail(p, i, SKE_PIVOT, r, 0);
-	if ((r = sys5(SYS_mount, 0, ".", 0, SK_MS_SLAVE | SK_MS_REC, 0)) < 0)
-		return fail(p, i, SKE_PRIVATE, r, -1);
 	if ((r = sys2(SYS_umount2, ".", SK_MNT_DETACH)) < 0)
 		return fail(p, i, SKE_UMOUNT, r, -1);
 	if ((r = sys1(SYS_chdir, "/")) < 0)
