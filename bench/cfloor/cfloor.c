@@ -32,7 +32,9 @@
  *   cfloor [-fd N=PATH] run-concurrent W SECONDS -- ARGV...
  *   cfloor [-allow NAMES] export-bpf PATH       the seccomp filter, raw BPF
  *
- * Options: -init keeps the cloned child as pid 1, a reaper that vforks the
+ * Options: -init-exec PATH is -init whose pid 1 then execs PATH (reaper.c,
+ * a freestanding reaper): pid 1 in an address space of its own, the work
+ * Stockade's supervisor does. -init keeps the cloned child as pid 1, a reaper that vforks the
  * command and waits for it (a floor for designs with a pid-1 init, as
  * Stockade's); -fork clones without CLONE_VM (the page tables are copied, as
  * Go's os/exec does with a new user namespace); -heap allocates and
@@ -109,6 +111,7 @@ static struct {
 	enum work work;
 	int no_vm;               /* -fork */
 	int init;                /* -init */
+	const char *init_exec;   /* -init-exec PATH */
 	int clone_flags;         /* the namespaces */
 	int cap_last;            /* /proc/sys/kernel/cap_last_cap */
 	char uid_map[32];        /* "0 OUTSIDE 1\n" */
@@ -323,6 +326,13 @@ static int child_main(void *arg)
 			goto fail;
 		}
 		syscall(SYS_close, a->err_w);
+		if (cfg.init_exec) {
+			/* pid 1 in an address space of its own, as Stockade's. */
+			char *argv[] = { (char *)cfg.init_exec, NULL };
+			syscall(SYS_close_range, 0, ~0U, 0);
+			syscall(SYS_execve, cfg.init_exec, argv, (char *[]){ NULL });
+			syscall(SYS_exit_group, 126);
+		}
 		int status = 0;
 		long r;
 		while ((r = syscall(SYS_wait4, -1, &status, 0, NULL)) != pid)
@@ -677,7 +687,7 @@ static void read_cap_last(void)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: cfloor [-init] [-fork] [-heap MiB] [-allow NAMES] ns|container N\n"
+		"usage: cfloor [-init | -init-exec PATH] [-fork] [-heap MiB] [-allow NAMES] ns|container N\n"
 		"       cfloor [-fork] concurrent W SECONDS\n"
 		"       cfloor [-fd N=PATH] run N -- ARGV...\n"
 		"       cfloor [-fd N=PATH] run-concurrent W SECONDS -- ARGV...\n"
@@ -705,6 +715,9 @@ int main(int argc, char **argv)
 			cfg.no_vm = 1;
 		} else if (strcmp(argv[i], "-init") == 0) {
 			cfg.init = 1;
+		} else if (strcmp(argv[i], "-init-exec") == 0 && i + 1 < argc) {
+			cfg.init = 1;
+			cfg.init_exec = argv[++i];
 		} else if (strcmp(argv[i], "-heap") == 0 && i + 1 < argc) {
 			hold_heap(atol(argv[++i]));
 		} else if (strcmp(argv[i], "-allow") == 0 && i + 1 < argc) {
