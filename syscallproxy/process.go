@@ -3,6 +3,7 @@ package syscallproxy
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -26,7 +27,8 @@ type Process struct {
 	// subreaper.
 	Pid int
 
-	pidfd    int
+	pidfd    int      // non-blocking; waited on through pidFile
+	pidFile  *os.File // pidfd, registered with the Go poller
 	statusfd int // the supervisor's status pipe, or -1
 	pidns    bool
 	start    time.Time
@@ -102,15 +104,28 @@ func (p *Process) Wait() (*ExitStatus, error) {
 func (p *Process) reap() (*ExitStatus, error) {
 	var info unix.Siginfo
 	var ru unix.Rusage
-	for {
-		err := unix.Waitid(unix.P_PIDFD, p.pidfd, &info, unix.WEXITED, &ru)
-		if err == unix.EINTR {
-			continue
+	// The pidfd turns readable when the supervisor exits: the goroutine
+	// parks in the poller, no thread blocks in waitid.
+	rc, err := p.pidFile.SyscallConn()
+	if err != nil {
+		return nil, fmt.Errorf("waitid: %w", err)
+	}
+	var werr error
+	err = rc.Read(func(fd uintptr) bool {
+		for {
+			werr = unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, &ru)
+			if werr != unix.EINTR {
+				break
+			}
 		}
-		if err != nil {
-			return nil, fmt.Errorf("waitid: %w", err)
-		}
-		break
+		// Not exited yet: EAGAIN, or success with no pid in the siginfo.
+		return werr != unix.EAGAIN && (werr != nil || siginfoPid(&info) != 0)
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("waitid: %w", err)
 	}
 	st := &ExitStatus{Wall: time.Since(p.start)}
 	st.Rusage = *(*syscall.Rusage)(unsafe.Pointer(&ru))
@@ -149,6 +164,11 @@ const (
 	cldDumped = 3
 )
 
+// siginfoPid reads si_pid of a SIGCHLD siginfo (0: nothing was waited).
+func siginfoPid(info *unix.Siginfo) int32 {
+	return *(*int32)(unsafe.Add(unsafe.Pointer(info), 16))
+}
+
 // siginfoStatus reads si_code and si_status of a SIGCHLD siginfo.
 func siginfoStatus(info *unix.Siginfo) (code, status int) {
 	// struct siginfo: si_signo, si_errno, si_code (int each), then for
@@ -166,7 +186,7 @@ func (p *Process) close() {
 		return
 	}
 	p.done = true
-	unix.Close(p.pidfd)
+	p.pidFile.Close()
 	if p.statusfd >= 0 {
 		unix.Close(p.statusfd)
 	}

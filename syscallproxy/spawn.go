@@ -318,7 +318,19 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		}
 		return nil, &OpError{Index: -1, Step: "clone", Err: unix.Errno(-pid)}
 	}
-	proc := &Process{Pid: int(pid), pidfd: int(pidfd), statusfd: statusR, start: start, pidns: p.pidns}
+	// PIDFD_NONBLOCK is O_NONBLOCK: waitid then answers EAGAIN while the
+	// process runs, and os.NewFile puts the fd in the poller.
+	if _, err := unix.FcntlInt(uintptr(pidfd), unix.F_SETFL, unix.O_NONBLOCK); err != nil {
+		unix.PidfdSendSignal(int(pidfd), unix.SIGKILL, nil, 0)
+		unix.Waitid(unix.P_PIDFD, int(pidfd), nil, unix.WEXITED, nil)
+		unix.Close(int(pidfd))
+		if statusR >= 0 {
+			unix.Close(statusR)
+		}
+		return nil, fmt.Errorf("pidfd: %w", err)
+	}
+	proc := &Process{Pid: int(pid), pidfd: int(pidfd), pidFile: os.NewFile(uintptr(pidfd), "pidfd"),
+		statusfd: statusR, start: start, pidns: p.pidns}
 	if rec.step != 0 {
 		proc.reap()
 		proc.close()
