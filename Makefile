@@ -36,9 +36,11 @@ test-root:
 test-unprivileged:
 	@scripts/test-unprivileged
 
-# Stockade side by side with os/exec, bwrap and a C floor.
+# Stockade side by side with os/exec, bwrap and a C floor; then stdout
+# through a stream against a plain read loop on the same pipe sizes.
 bench: deps
 	$(GO) run ./bench/compare $(BENCHFLAGS)
+	$(GO) test -run '^$$' -bench 'PlainReadLoop|Stream|CopyChannel' -benchtime 4x -benchmem ./stream
 
 clean:
 	rm -rf bin bench/.build
