@@ -20,6 +20,8 @@ demo: build
 		'for i in 1 2 3 4 5; do echo "line $$i from $$(hostname), pid $$$$, uid $$(id -u), / holds: $$(ls / | tr "\n" " ")"; sleep 0.2; done'
 	@echo '$$ stockade run -- sh -c "exit 3"   (the exit status comes back)'
 	@$(BIN) run -- /bin/sh -c 'exit 3' || echo "exit status $$?"
+	@echo '$$ go run ./examples/stream-follow   (Go API: a sandboxed tail -f as channel values, filtered)'
+	@$(GO) run ./examples/stream-follow
 
 # The whole suite: formatting and vet, then every test with the race
 # detector, as the caller and (when that is root) as an unprivileged user.
