@@ -680,20 +680,6 @@ static void parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *r
 		*rec = (struct sk_err){-1, step, (int32_t)-r, -1};
 		return;
 	}
-	// EOF: the command and the supervisor exec'd. A record: a step failed.
-	size_t got = 0;
-	while (got < sizeof *rec) {
-		r = sys3(SYS_read, p->errrfd, (char *)rec + got, sizeof *rec - got);
-		if (r == -EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		got += r;
-	}
-	if (r < 0)
-		*rec = (struct sk_err){-1, SKE_READERR, (int32_t)-r, -1};
-	else if (got > 0 && got < sizeof *rec)
-		*rec = (struct sk_err){-1, SKE_READERR, EIO, -1};
 }
 
 int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec)
@@ -731,7 +717,8 @@ int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec)
 		parent_side(p, pid, fd, rec);
 	else if (p->syncwfd >= 0)
 		sys1(SYS_close, p->syncwfd);
-	sys1(SYS_close, p->errrfd);
+	if (pid < 0 || rec->step)
+		sys1(SYS_close, p->errrfd);
 	if (pid < 0)
 		return (int)pid;
 	*pidfd = fd;

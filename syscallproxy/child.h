@@ -140,12 +140,13 @@ struct sk_prog {
 };
 
 // sk_spawn clones the child and runs the parent's side of the handshake
-// to its end: id maps, sync, the error pipe read to EOF. It returns the
-// child's pid (its pidfd in *pidfd) with rec->step 0 when the command was
-// exec'd, or with rec filled when a step failed (the child is then dead
-// or dying: reap it); or -errno when the clone itself failed. Every fd
-// of the handshake is closed when it returns, but the status pipe's read
-// end.
+// up to the sync: id maps, then the go-ahead. It returns the child's pid
+// (its pidfd in *pidfd) with rec->step 0, the error pipe's read end still
+// open for the caller to read to EOF (nothing: the command was exec'd; a
+// record: a step failed); or with rec filled when a parent-side step
+// failed (the child is then dying: reap it); or -errno when the clone
+// itself failed. It never waits for the child: the caller parks on the
+// error pipe in the Go poller instead of holding a P in a cgo call.
 int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec);
 
 #endif

@@ -10,6 +10,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -306,11 +307,14 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	prog.stack2_top = unsafe.Add(stacks, pairSize)
 	prog.stack_size = stackSize
 
-	// The whole parent side runs in this one call, on this thread:
-	// clone3, id maps, sync, the error pipe read to EOF.
+	// The parent side runs in one short call, on this thread: clone3,
+	// id maps, sync. Then the goroutine parks on the error pipe.
 	var pidfd C.int
 	var rec C.struct_sk_err
 	pid := C.sk_spawn(prog, &pidfd, &rec)
+	if pid >= 0 && rec.step == 0 {
+		readErrPipe(errR, &rec)
+	}
 	runtime.KeepAlive(cmd) // its files' fds were used by number
 	if pid < 0 {
 		if statusR >= 0 {
@@ -337,6 +341,26 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		return nil, p.opError(&rec, cmd)
 	}
 	return proc, nil
+}
+
+// readErrPipe reads the error pipe to EOF (closing it), through the Go
+// poller: nothing means the command and its supervisor were exec'd, a
+// record names the step that failed.
+func readErrPipe(fd int, rec *C.struct_sk_err) {
+	unix.SetNonblock(fd, true)
+	f := os.NewFile(uintptr(fd), "stockade-err")
+	defer f.Close()
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(rec)), unsafe.Sizeof(*rec))
+	n, err := io.ReadFull(f, buf)
+	switch {
+	case n == 0 && err == io.EOF:
+		rec.step = 0
+	case err != nil:
+		*rec = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+		if errno, ok := errors.AsType[unix.Errno](err); ok {
+			rec.err = C.int32_t(errno)
+		}
+	}
 }
 
 var stepNames = map[C.int32_t]string{
