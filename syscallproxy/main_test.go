@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -83,21 +82,7 @@ func mustRun(t testing.TB, sb ops.Sandbox, argv ...string) string {
 }
 
 // procsWith lists host pids whose command line contains marker.
-func procsWith(marker string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(marker)) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func procsWith(marker string) []int { return leakcheck.Procs(marker) }
 
 // waitGone waits until no process carries marker.
 func waitGone(t testing.TB, marker string, within time.Duration) {

@@ -174,3 +174,22 @@ func goroutines() []string {
 	slices.Sort(out)
 	return out
 }
+
+// Procs lists the host pids whose command line contains marker: tests
+// give the processes they start a unique argument (a sleep of an odd
+// duration, say) and check with Procs that none outlived its sandbox.
+func Procs(marker string) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(b), marker) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
