@@ -137,10 +137,16 @@ func TestHostIdentity(t *testing.T) {
 			buf := make([]byte, 6)
 			outR.Read(buf)
 			defer func() { cmd.Process.Kill(); cmd.Wait() }()
-			pids := append(procsWith(m), cmd.Process.Pid)
-			if len(pids) != 2 {
+			// The shell may be mid-exec (its cmdline reads empty then).
+			var pids []int
+			for i := 0; len(pids) != 1 && i < 200; i++ {
+				time.Sleep(5 * time.Millisecond)
+				pids = procsWith(m)
+			}
+			if len(pids) != 1 {
 				t.Fatalf("found %v", pids)
 			}
+			pids = append(pids, cmd.Process.Pid)
 			for _, pid := range pids {
 				b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 				if err != nil {
