@@ -29,7 +29,7 @@ type Process struct {
 
 	pidfd    int      // non-blocking; waited on through pidFile
 	pidFile  *os.File // pidfd, registered with the Go poller
-	statusfd int // the supervisor's status pipe, or -1
+	statusfd int      // the supervisor's status pipe, or -1
 	pidns    bool
 	start    time.Time
 
