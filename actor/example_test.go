@@ -126,3 +126,20 @@ func ExampleProxyProps() {
 	// exited: exit status 0 failure: <nil>
 	// exit status 1
 }
+
+// Ask waits for an answer, or for the actor's end.
+func ExampleAsk() {
+	system := quiet()
+	defer system.Shutdown()
+	pid := system.Root.Spawn(actor.Props(actor.Config{
+		Cmd: &syscallproxy.Cmd{Path: "/bin/cat", Sandbox: ops.Process()},
+	}))
+	res, err := actor.Ask(system, pid, actor.WriteStdin{Data: []byte("hi\n")})
+	fmt.Printf("%+v %v\n", res, err)
+	system.Root.StopFuture(pid).Wait()
+	_, err = actor.Ask(system, pid, actor.CloseStdin{})
+	fmt.Println(err)
+	// Output:
+	// {N:3 Err:<nil>} <nil>
+	// actor: terminated without answering
+}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strconv"
 	"testing"
 	"time"
 
@@ -170,21 +168,7 @@ func marker() string {
 }
 
 // procsWith lists host pids whose command line contains marker.
-func procsWith(marker string) []int {
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && bytes.Contains(b, []byte(marker)) {
-			out = append(out, pid)
-		}
-	}
-	return out
-}
+func procsWith(marker string) []int { return leakcheck.Procs(marker) }
 
 // treeScript starts a background child, a grandchild and a double-forked
 // setsid daemon, all sleeping with the marker, then prints "ready" and

@@ -470,3 +470,25 @@ func TestNoSubscriber(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// Ask gives up on an actor that stops with the request unanswered.
+func TestAskUnanswered(t *testing.T) {
+	sys := newSystem(t)
+	pid := sys.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		if _, ok := ctx.Message().(string); ok {
+			ctx.Stop(ctx.Self())
+		}
+	}))
+	if _, err := actor.Ask(sys, pid, "never answered"); !errors.Is(err, actor.ErrNoAnswer) {
+		t.Fatalf("Ask: %v", err)
+	}
+	res, err := actor.Ask(sys, sys.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		if s, ok := ctx.Message().(string); ok {
+			ctx.Respond(s + "!")
+			ctx.Stop(ctx.Self())
+		}
+	})), "hi")
+	if res != "hi!" || err != nil {
+		t.Fatalf("Ask: %v %v", res, err)
+	}
+}

@@ -159,8 +159,8 @@ type proxySpawner struct {
 }
 
 func (s proxySpawner) Spawn(cmd *syscallproxy.Cmd) (*syscallproxy.Process, error) {
-	res, ok := ask(s.system, s.pid, Spawn{Cmd: cmd})
-	if !ok {
+	res, err := Ask(s.system, s.pid, Spawn{Cmd: cmd})
+	if err != nil {
 		return nil, ErrProxyStopped
 	}
 	r, ok := res.(SpawnResult)

@@ -225,6 +225,12 @@ type stdinQueue struct {
 
 func (q *stdinQueue) push(op stdinOp) {
 	q.mu.Lock()
+	if q.ended {
+		// The sandbox has ended: nothing will write it.
+		q.mu.Unlock()
+		op.fail(q.system, stream.ErrSandboxEnded)
+		return
+	}
 	q.ops = append(q.ops, op)
 	if !q.running {
 		q.running = true
