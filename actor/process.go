@@ -12,9 +12,11 @@ import (
 )
 
 // DefaultCredit is the output window of a process actor whose
-// Config.Credit is zero: as many messages as a stream's events channel
-// holds.
-const DefaultCredit = stream.QueueLen
+// Config.Credit is zero: one message being dealt with, one on its way.
+// Each message in flight holds a buffer of up to the stream's chunk size
+// (1 MiB with the default pipes; see stream.PipeSize), on top of what
+// the stream itself holds.
+const DefaultCredit = 2
 
 // Config describes a process actor. The zero value of every field but
 // Cmd has a use.
