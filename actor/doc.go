@@ -35,10 +35,11 @@
 //
 // When the command ends, Config.Policy says whether it completed
 // normally (the actor then stops itself: its parent and watchers get
-// Terminated) or failed (the actor escalates the failure as a
-// protoactor Failure whose reason is an error, usually an *ExitError:
-// the parent's supervisor strategy decides). Package supervisor makes
-// those decisions with OTP's semantics.
+// Terminated, a system message that protoactor may deliver before the
+// Exited sent just before it) or failed (the actor escalates the
+// failure as a protoactor Failure whose reason is an error, usually an
+// *ExitError: the parent's supervisor strategy decides). Package
+// supervisor makes those decisions with OTP's semantics.
 //
 // Stopping, poisoning or restarting the actor ends its sandbox: every
 // process of it is killed (after Config.StopGrace, SIGTERM first) and

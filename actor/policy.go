@@ -43,8 +43,10 @@ type ExitError struct {
 	Exit *stream.Exit
 }
 
+// Error implements error.
 func (e *ExitError) Error() string { return "sandbox failed: " + e.Exit.String() }
 
+// Unwrap gives what errors.Is and errors.As look into.
 func (e *ExitError) Unwrap() []error {
 	var errs []error
 	for _, err := range []error{e.Exit.Reason, e.Exit.Err} {
@@ -62,8 +64,10 @@ type SpawnError struct {
 	Err error
 }
 
+// Error implements error.
 func (e *SpawnError) Error() string { return "spawning sandbox: " + e.Err.Error() }
 
+// Unwrap gives what errors.Is and errors.As look into.
 func (e *SpawnError) Unwrap() error { return e.Err }
 
 var (

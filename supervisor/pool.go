@@ -79,6 +79,7 @@ type TaskError struct {
 	Stderr []byte       // the last 4 KiB it wrote to stderr during the task
 }
 
+// Error implements error.
 func (e *TaskError) Error() string {
 	s := "supervisor: worker " + e.Worker + " ended during the task"
 	if e.Exit != nil {
@@ -87,6 +88,7 @@ func (e *TaskError) Error() string {
 	return s
 }
 
+// Unwrap gives what errors.Is and errors.As look into.
 func (e *TaskError) Unwrap() error { return e.Err }
 
 // Pool is a running worker pool. Its methods are safe for concurrent

@@ -21,6 +21,7 @@ const (
 	RestForOne                 // the child and those started after it
 )
 
+// String implements fmt.Stringer.
 func (s Strategy) String() string {
 	switch s {
 	case OneForOne:
@@ -43,6 +44,7 @@ const (
 	Temporary                // never
 )
 
+// String implements fmt.Stringer.
 func (r Restart) String() string {
 	switch r {
 	case Permanent:
@@ -159,6 +161,7 @@ const (
 	GaveUp
 )
 
+// String implements fmt.Stringer.
 func (k EventKind) String() string {
 	switch k {
 	case ChildStarted:
@@ -184,6 +187,7 @@ type Event struct {
 	Delay time.Duration // ChildRestarting: the backoff before the start
 }
 
+// String implements fmt.Stringer.
 func (e Event) String() string {
 	s := e.Kind.String() + " " + e.Child
 	if e.Kind == ChildRestarting {
@@ -216,6 +220,7 @@ type GiveUpError struct {
 	Err         error         // why the child ended; nil for a normal exit
 }
 
+// Error implements error.
 func (e *GiveUpError) Error() string {
 	s := fmt.Sprintf("supervisor: gave up after %d restarts in %v; child %s", e.MaxRestarts, e.Window, e.Child)
 	if e.Err == nil {
@@ -224,6 +229,7 @@ func (e *GiveUpError) Error() string {
 	return s + ": " + e.Err.Error()
 }
 
+// Unwrap gives what errors.Is and errors.As look into.
 func (e *GiveUpError) Unwrap() error { return e.Err }
 
 // PanicError is the failure of a child that panicked with a value that
@@ -232,6 +238,7 @@ type PanicError struct {
 	Value any
 }
 
+// Error implements error.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
 // failure turns a protoactor failure reason into an error.
