@@ -269,18 +269,20 @@ func (d *dispatcher) Receive(ctx protoactor.Context) {
 		d.idle = append(d.idle, w)
 		d.dispatch(ctx)
 	case actor.Stdout:
-		ctx.Respond(m.Ack())
+		// Data is the stream's buffer until the Ack hands it back: use
+		// it first.
 		if w := d.workers[ctx.Sender().Id]; w != nil && w.run == m.Run {
 			d.output(ctx, w, m.Data)
 		}
-	case actor.Stderr:
 		ctx.Respond(m.Ack())
+	case actor.Stderr:
 		if w := d.workers[ctx.Sender().Id]; w != nil && w.run == m.Run && w.task != nil {
 			w.stderr = append(w.stderr, m.Data...)
 			if n := len(w.stderr); n > stderrKept {
 				w.stderr = append(w.stderr[:0], w.stderr[n-stderrKept:]...)
 			}
 		}
+		ctx.Respond(m.Ack())
 	case actor.Exited:
 		w := d.workers[ctx.Sender().Id]
 		if w == nil || w.run != m.Run {
