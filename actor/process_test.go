@@ -218,11 +218,11 @@ func TestCredit(t *testing.T) {
 	os.Chmod(dir, 0o777)
 	os.Chmod(filepath.Dir(dir), 0o755)
 	flag := filepath.Join(dir, "done")
-	const credit, size = 2, 8 << 20 // far more than the pipe, stream and window hold
+	const credit, size = 2, 64 << 20 // far more than the pipe, stream and window hold
 	sys := newSystem(t)
 	s := newSub(t, sys, false)
 	pid := sys.Root.Spawn(actor.Props(actor.Config{
-		Cmd:        sh(ops.Process(), "head -c 8388608 /dev/zero; echo > "+flag),
+		Cmd:        sh(ops.Process(), "head -c "+strconv.Itoa(size)+" /dev/zero; echo > "+flag),
 		Subscriber: s.pid,
 		Credit:     credit,
 	}))
