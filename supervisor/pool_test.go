@@ -99,7 +99,7 @@ func TestPoolTimeout(t *testing.T) {
 	p := supervisor.StartPool(sys, supervisor.PoolSpec{
 		Size:        1,
 		Worker:      actor.Config{Cmd: poolWorker(ops.Process(), m)},
-		TaskTimeout: 100 * time.Millisecond,
+		TaskTimeout: 500 * time.Millisecond, // well above a task's round trip under load
 		MaxRestarts: 10,
 	})
 	if _, err := p.Do(t.Context(), []byte("hang")); !errors.Is(err, supervisor.ErrTaskTimeout) {
