@@ -17,12 +17,13 @@ import (
 // The actor layer's costs, next to the layers below it:
 //
 //   - BenchmarkOutputChannel and BenchmarkOutputActor: a command writing
-//     benchBytes as fast as it can through 64 KiB pipes (so 64 KiB
-//     messages, the most messages per byte a fast writer makes), drained
-//     through a stream's channel, and through a process actor to a
-//     subscriber actor that acknowledges every message, with windows of
-//     1, 2 (the default) and 8 messages. Both report ns/msg: the
-//     difference is the actor's cost per output message.
+//     benchBytes as fast as it can through 64 KiB pipes (64 KiB messages,
+//     the most messages per byte a fast writer makes) and 1 MiB pipes
+//     (the default), drained through a stream's channel, and through a
+//     process actor to a subscriber actor that acknowledges every
+//     message, with windows of 1, 2 (the default) and 8 messages. Both
+//     report ns/msg: the difference is the actor's cost per output
+//     message.
 //   - BenchmarkSpawnDirect, BenchmarkSpawnProxy, BenchmarkSpawnStream and
 //     BenchmarkSpawnActor: spawn and wait of /bin/true in the namespaced
 //     sandbox of DESIGN.md's first row, by Cmd.Run, by Cmd.Run through
@@ -33,7 +34,10 @@ import (
 
 const benchBytes = 256 << 20
 
-var benchPipe = stream.PipeSize(64 << 10)
+var benchPipes = []struct {
+	name string
+	size int
+}{{"64K", 64 << 10}, {"1M", 1 << 20}}
 
 func ddCmd() *syscallproxy.Cmd {
 	const bs = 1 << 20
@@ -46,61 +50,69 @@ func ddCmd() *syscallproxy.Cmd {
 }
 
 func BenchmarkOutputChannel(b *testing.B) {
-	b.SetBytes(benchBytes)
-	var msgs int
-	for b.Loop() {
-		s, err := stream.Start(context.Background(), ddCmd(), benchPipe)
-		if err != nil {
-			b.Fatal(err)
-		}
-		n := 0
-		for ev := range s.Events() {
-			n += len(ev.Data)
-			if ev.Kind == stream.Stdout {
-				msgs++
-			}
-			ev.Release()
-		}
-		if n != benchBytes {
-			b.Fatalf("%d bytes", n)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(msgs), "ns/msg")
-}
-
-func BenchmarkOutputActor(b *testing.B) {
-	for _, credit := range []int{1, 2, 8} {
-		b.Run("credit="+strconv.Itoa(credit), func(b *testing.B) {
-			sys := newSystem(b)
+	for _, p := range benchPipes {
+		b.Run("pipe="+p.name, func(b *testing.B) {
 			b.SetBytes(benchBytes)
 			var msgs int
-			done := make(chan int)
-			n := 0
-			sub := sys.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
-				switch m := ctx.Message().(type) {
-				case actor.Stdout:
-					n += len(m.Data)
-					msgs++
-					ctx.Respond(m.Ack())
-				case actor.Exited:
-					done <- n
-					n = 0
-				}
-			}))
 			for b.Loop() {
-				sys.Root.Spawn(actor.Props(actor.Config{
-					Cmd: ddCmd(), Subscriber: sub, Credit: credit,
-					StreamOptions: []stream.Option{benchPipe},
-				}))
-				if got := <-done; got != benchBytes {
-					b.Fatalf("%d bytes", got)
+				s, err := stream.Start(context.Background(), ddCmd(), stream.PipeSize(p.size))
+				if err != nil {
+					b.Fatal(err)
+				}
+				n := 0
+				for ev := range s.Events() {
+					n += len(ev.Data)
+					if ev.Kind == stream.Stdout {
+						msgs++
+					}
+					ev.Release()
+				}
+				if n != benchBytes {
+					b.Fatalf("%d bytes", n)
 				}
 			}
-			b.StopTimer()
-			sys.Root.StopFuture(sub).Wait()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(msgs), "ns/msg")
 		})
 	}
+}
+
+func BenchmarkOutputActor(b *testing.B) {
+	for _, p := range benchPipes {
+		for _, credit := range []int{1, 2, 8} {
+			b.Run("pipe="+p.name+"/credit="+strconv.Itoa(credit), func(b *testing.B) {
+				benchOutputActor(b, p.size, credit)
+			})
+		}
+	}
+}
+
+func benchOutputActor(b *testing.B, pipeSize, credit int) {
+	sys := newSystem(b)
+	b.SetBytes(benchBytes)
+	var msgs int
+	done := make(chan int)
+	n := 0
+	sub := sys.Root.Spawn(protoactor.PropsFromFunc(func(ctx protoactor.Context) {
+		switch m := ctx.Message().(type) {
+		case actor.Stdout:
+			n += len(m.Data)
+			msgs++
+			ctx.Respond(m.Ack())
+		case actor.Exited:
+			done <- n
+			n = 0
+		}
+	}))
+	cfg := actor.Config{Cmd: ddCmd(), Subscriber: sub, Credit: credit, StreamOptions: []stream.Option{stream.PipeSize(pipeSize)}}
+	for b.Loop() {
+		sys.Root.Spawn(actor.Props(cfg))
+		if got := <-done; got != benchBytes {
+			b.Fatalf("%d bytes", got)
+		}
+	}
+	b.StopTimer()
+	sys.Root.StopFuture(sub).Wait()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(msgs), "ns/msg")
 }
 
 func trueCmd() *syscallproxy.Cmd {
