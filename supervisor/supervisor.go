@@ -1,6 +1,7 @@
 package supervisor
 
 import (
+	"errors"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -132,6 +133,10 @@ func (s *supervisor) start(c *child) {
 	name := c.spec.Name
 	if c.n > 1 {
 		name += "#" + strconv.Itoa(c.n)
+	}
+	if c.spec.Props == nil {
+		s.ended(c, nil, errors.New("supervisor: child "+c.spec.Name+" has no Props"))
+		return
 	}
 	pid, err := s.ctx.SpawnNamed(c.spec.Props, name)
 	if err != nil {

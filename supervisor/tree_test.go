@@ -297,3 +297,17 @@ func helperMain(m string) {
 	os.Stdout.WriteString("ready\n")
 	select {}
 }
+
+// A child without Props fails as it starts, like any other child.
+func TestNilProps(t *testing.T) {
+	sys := newSystem(t)
+	tree := supervisor.Start(sys, supervisor.Spec{
+		Children:    []supervisor.Child{{Name: "nothing"}},
+		MaxRestarts: 2,
+	})
+	<-tree.Done()
+	var gu *supervisor.GiveUpError
+	if !errors.As(tree.Err(), &gu) || !strings.Contains(gu.Err.Error(), "no Props") {
+		t.Fatalf("tree ended with %v", tree.Err())
+	}
+}
