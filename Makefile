@@ -38,11 +38,13 @@ test-root:
 test-unprivileged:
 	@scripts/test-unprivileged
 
-# Stockade side by side with os/exec, bwrap and a C floor; then stdout
-# through a stream against a plain read loop on the same pipe sizes.
+# Stockade side by side with os/exec, bwrap and a C floor; stdout through
+# a stream against a plain read loop on the same pipe sizes; output and
+# spawns through actors against the channel and a direct spawn.
 bench: deps
 	$(GO) run ./bench/compare $(BENCHFLAGS)
 	$(GO) test -run '^$$' -bench 'PlainReadLoop|Stream|CopyChannel' -benchtime 4x -benchmem ./stream
+	$(GO) test -run '^$$' -bench . -benchtime 20x ./actor ./supervisor
 
 clean:
 	rm -rf bin bench/.build
