@@ -2,7 +2,6 @@ package actor_test
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -163,9 +162,7 @@ func (s *sub) watch(sys *protoactor.ActorSystem, pid *protoactor.PID) {
 
 // marker returns a sleep duration unique to this test, so that its
 // processes can be found in /proc.
-func marker() string {
-	return fmt.Sprintf("%d.%06d", 1000+os.Getpid()%1000, time.Now().Nanosecond()/1000)
-}
+func marker() string { return leakcheck.Marker() }
 
 // procsWith lists host pids whose command line contains marker.
 func procsWith(marker string) []int { return leakcheck.Procs(marker) }

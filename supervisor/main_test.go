@@ -2,7 +2,6 @@ package supervisor_test
 
 import (
 	"bytes"
-	"fmt"
 	"log/slog"
 	"os"
 	"testing"
@@ -156,9 +155,7 @@ func (l *lines) await(t testing.TB, want ...string) {
 
 // marker returns a sleep duration unique to this test, so that its
 // processes can be found in /proc.
-func marker() string {
-	return fmt.Sprintf("%d.%06d", 1000+os.Getpid()%1000, time.Now().Nanosecond()/1000)
-}
+func marker() string { return leakcheck.Marker() }
 
 // procsWith lists host pids whose command line contains marker.
 func procsWith(marker string) []int { return leakcheck.Procs(marker) }

@@ -3,7 +3,6 @@ package syscallproxy_test
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -102,9 +101,7 @@ func waitGone(t testing.TB, marker string, within time.Duration) {
 
 // marker returns a sleep duration unique to this test, so that its
 // processes can be found in /proc.
-func marker(t testing.TB) string {
-	return fmt.Sprintf("%d.%06d", 1000+os.Getpid()%1000, time.Now().Nanosecond()/1000)
-}
+func marker(testing.TB) string { return leakcheck.Marker() }
 
 // tempDir returns a directory that the sandbox's user (host nobody when
 // the tests run as root) can reach and write.

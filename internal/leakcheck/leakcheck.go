@@ -193,3 +193,10 @@ func Procs(marker string) []int {
 	}
 	return out
 }
+
+// Marker returns a string unique to this moment and process, fit to be a
+// sleep duration ("1234.567890"): give it to the processes a test starts,
+// and find them again with Procs.
+func Marker() string {
+	return fmt.Sprintf("%d.%06d", 1000+os.Getpid()%1000, time.Now().Nanosecond()/1000)
+}
