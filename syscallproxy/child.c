@@ -62,6 +62,12 @@
 #define SK_MOUNT_ATTR_RDONLY 0x1
 #define SK_AT_RECURSIVE 0x8000
 #define SK_AT_FDCWD -100
+#define SK_SYS_landlock_create_ruleset 444
+#define SK_SYS_landlock_restrict_self 446
+
+struct sk_landlock_ruleset_attr {
+	uint64_t handled_access_fs, handled_access_net, scoped;
+};
 
 struct sk_mount_attr {
 	uint64_t attr_set, attr_clr, propagation, userns_fd;
@@ -437,6 +443,22 @@ static void install_fds(struct sk_prog *p)
 static __attribute__((noreturn)) void exec_command(struct sk_prog *p, int from)
 {
 	long r;
+	if (p->landlock_scoped) {
+		// A domain that only scopes signals: the command and its
+		// descendants can no longer ptrace, open /proc/PID/{fd,root,mem}
+		// of, or signal, any process outside it (the supervisor, the
+		// host). Done first, while the command still has the
+		// CAP_SYS_ADMIN that landlock_restrict_self wants without
+		// no_new_privs.
+		struct sk_landlock_ruleset_attr attr = {0, 0, p->landlock_scoped};
+		long fd = sys3(SK_SYS_landlock_create_ruleset, &attr, sizeof attr, 0);
+		if (fd < 0)
+			fail(p, -1, SKE_LANDLOCK, fd, -1);
+		r = sys2(SK_SYS_landlock_restrict_self, fd, 0);
+		sys1(SYS_close, fd);
+		if (r < 0)
+			fail(p, -1, SKE_LANDLOCK, r, -1);
+	}
 	for (int i = from; i < p->ninsn; i++)
 		run_insn(p, i);
 	if (p->dir && (r = sys1(SYS_chdir, p->dir)) < 0)

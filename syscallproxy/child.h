@@ -56,7 +56,7 @@ enum {
 	SKE_SYMLINK, SKE_PIVOT, SKE_CHROOT, SKE_CHDIR, SKE_SETHOSTNAME,
 	SKE_SETDOMAIN, SKE_UMASK, SKE_RLIMIT, SKE_PRIORITY, SKE_SETSID,
 	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
-	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT,
+	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT, SKE_LANDLOCK,
 	// Steps of the parent side (sk_spawn, on the spawner thread).
 	SKE_WSETGROUPS, SKE_WUIDMAP, SKE_WGIDMAP, SKE_WSYNC, SKE_READERR,
 };
@@ -103,6 +103,11 @@ struct sk_prog {
 	int32_t closefrom;     // CloseFds: the command gets no fd from here up
 
 	int32_t cap_last;      // /proc/sys/kernel/cap_last_cap
+
+	// Landlock scopes (LANDLOCK_SCOPE_*) the command restricts itself to
+	// before its first op, or 0: a Landlock domain keeps it from
+	// ptracing its supervisor, which stays outside the domain.
+	uint64_t landlock_scoped;
 
 	// Scratch for mkdir -p and the like; one byte array, in the block.
 	char *scratch;

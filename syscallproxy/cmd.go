@@ -8,19 +8,27 @@
 // its own, sharing the parent's memory (CLONE_VM) so that the spawn cost
 // does not grow with the parent's heap. It uses only raw syscalls on data
 // prepared before the clone: no allocation, no lock, no Go runtime.
-// Clones are made from spawner threads that never exit, so the
-// parent-death signal fires only when the whole Go process dies.
+// A spawn runs on the calling goroutine's thread, and the goroutine then
+// parks in the Go poller (on the error pipe, later on the pidfd): no
+// thread is held while a sandbox starts or runs.
 //
 // Every sandbox gets a supervisor: a program of a few pages (init.c,
 // exec'd from a sealed memfd) that is pid 1 of the sandbox's PID
 // namespace, or a subreaper without one. It forwards signals to the
 // command, reaps orphans, and when the command exits, when Kill is called
-// or when this process dies (even by SIGKILL), takes every process of the
-// sandbox down with it.
+// or when this process dies (even by SIGKILL: it holds a pidfd of this
+// process), takes every process of the sandbox down with it. The
+// supervisor runs in an address space of its own, not dumpable, and out
+// of the command's reach: when the command starts as root of a new user
+// namespace, it first enters a Landlock domain (Linux 6.12) that forbids
+// ptrace, /proc/PID/fd and the like, and signals towards any process
+// outside the sandbox, whatever capabilities it keeps.
 //
 // Kernel requirements: Linux 5.11 (pidfd, clone3, close_range with
 // CLOSE_RANGE_CLOEXEC), 5.12 for read-only recursive binds
-// (mount_setattr), 5.6 for time namespaces. A new user namespace needs
+// (mount_setattr), 5.6 for time namespaces; 6.12 with Landlock enabled
+// to keep the supervisor out of reach of a command that keeps
+// CAP_SYS_PTRACE (without it, drop that capability with ops.Capabilities). A new user namespace needs
 // unprivileged user namespaces enabled or CAP_SYS_ADMIN; every other
 // namespace needs a new user namespace or CAP_SYS_ADMIN.
 //

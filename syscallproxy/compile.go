@@ -76,6 +76,9 @@ type program struct {
 	userNS  bool
 	capLast int
 	npre    int // own steps that pid 1 runs before forking the command
+	// landlock holds the Landlock scopes the command restricts itself
+	// to before its ops, or 0.
+	landlock uint64
 	// statusFd is the status pipe's write end, given to pid 1's program.
 	statusFd   int
 	pathSearch bool // paths come from a PATH search
@@ -341,6 +344,7 @@ func (p *program) lay() *layout {
 		prog.keep_init = 1
 	}
 	prog.npre = C.int32_t(p.npre)
+	prog.landlock_scoped = C.uint64_t(p.landlock)
 	if p.uidMap != "" {
 		prog.uid_map = (*C.char)(put([]byte(p.uidMap), true))
 		prog.gid_map = (*C.char)(put([]byte(p.gidMap), true))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/stockade/stockade/ops"
 	"github.com/stockade/stockade/syscallproxy"
 )
@@ -210,6 +212,42 @@ func TestSupervisorReapsOrphans(t *testing.T) {
 				done; echo children $n`
 			out := mustRun(t, p.sb, "/bin/bash", "-c", script)
 			if out != "children 1" { // the shell itself
+				t.Fatalf("got %q", out)
+			}
+		})
+	}
+}
+
+// TestSupervisorOutOfReach runs a command as root of its user namespace
+// with every capability it gets there (CAP_SYS_PTRACE included) and
+// checks that it cannot reach its supervisor: not its fds (a pidfd of
+// this process, the status pipe), not its root, not by signal; and that
+// it keeps its powers over its own processes and namespaces.
+func TestSupervisorOutOfReach(t *testing.T) {
+	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	if errno != 0 || v < 6 {
+		t.Skipf("kernel lacks Landlock scopes (ABI 6, Linux 6.12; have ABI %d, errno %v): a command keeping CAP_SYS_PTRACE can reach its supervisor", v, errno)
+	}
+	script := `
+		own() { echo "own $1 failed"; exit 10; }
+		readlink /proc/self/fd/1 >/dev/null || own fd
+		sleep 5 & kill $! || own kill
+		mount -t tmpfs none /tmp || own mount
+		grep -q '^CapEff:.*[1-9a-f]' /proc/self/status || own caps
+		if readlink /proc/$S/fd/0; then echo "read the supervisor's fd"; exit 20; fi
+		if ls /proc/$S/root/ >/dev/null 2>&1; then echo "reached the supervisor's root"; exit 21; fi
+		if kill -0 $S 2>/dev/null; then echo "signalled the supervisor"; exit 22; fi
+		echo out of reach`
+	for _, c := range []struct {
+		name, sup string
+		sb        ops.Sandbox
+	}{
+		{"pidns", "1", ops.Sandbox{Namespaces: nsAll, Ops: ops.List{ops.Proc{Target: "/proc"}}}},
+		{"subreaper", "$PPID", ops.Sandbox{Namespaces: ops.UserNS | ops.MountNS}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			out := mustRun(t, c.sb, "/bin/sh", "-c", "S="+c.sup+"\n"+script)
+			if out != "out of reach" {
 				t.Fatalf("got %q", out)
 			}
 		})

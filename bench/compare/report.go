@@ -414,6 +414,8 @@ func containerRow(cfg config, e env) *row {
 		osexec:   &measurement{name: "osexec", na: "os/exec runs no ops between clone and exec"},
 		bwrap:    e.bwrapRun([]string{e.cfloor, "-fd", "3=" + e.bpf, "run", n}, bwrapContainer()...),
 		stockade: e.goWorker("stockade", "-work", "container", "-batch", n),
+		floorInitExec: e.reaperRun(&measurement{name: "cfloor -init-exec",
+			argv: []string{e.cfloor, "-init-exec", e.reaper, "-allow", e.allow, "container", n}, metric: "mean_us"}),
 	}
 }
 
@@ -457,6 +459,8 @@ func rateRowOf(cfg config, e env, workers int) *row {
 		osexec:   conc("osexec"),
 		bwrap:    e.bwrapRun([]string{e.cfloor, "run-concurrent", w, secs}, bwrapNS()...),
 		stockade: conc("stockade"),
+		floorInitExec: e.reaperRun(&measurement{name: "cfloor -init-exec",
+			argv: []string{e.cfloor, "-init-exec", e.reaper, "concurrent", w, secs}, metric: "spawns_per_s"}),
 	}
 	r.bwrap.metric = "spawns_per_s"
 	if cfg.quick && workers != 8 && r.bwrap.na == "" {
@@ -571,9 +575,14 @@ func printNotes(rows []*row, e env) int {
 		}
 		if r.floorInitExec != nil {
 			if fe, why := r.floorInitExec.median(); why == "" {
-				note(fmt.Sprintf("%s: C floor whose pid 1 then execs a tiny static reaper (its own address space, as Stockade's supervisor): %.2f ms", r.num, fe/1000))
-				if s, why := r.stockade.median(); why == "" {
-					note(fmt.Sprintf("%s: Stockade / that floor (the same work): %.2fx (target 1.15)", r.num, s/fe))
+				s, why := r.stockade.median()
+				switch {
+				case r.kind == rateRow:
+					note(fmt.Sprintf("%s: %s: C floor whose pid 1 execs a tiny static reaper (the same work as Stockade): %.0f/s; Stockade / that floor: %s (target 0.90)",
+						r.num, r.label, fe, ratioOr(s, fe, why)))
+				default:
+					note(fmt.Sprintf("%s: C floor whose pid 1 then execs a tiny static reaper (its own address space, as Stockade's supervisor): %.2f ms", r.num, fe/1000))
+					note(fmt.Sprintf("%s: Stockade / that floor (the same work): %s (target 1.15)", r.num, ratioOr(s, fe, why)))
 				}
 			}
 		}
@@ -589,4 +598,12 @@ func printNotes(rows []*row, e env) int {
 		note("bwrap as root maps uid 0 to 0, not to 65534 as the others do; the work is the same")
 	}
 	return code
+}
+
+// ratioOr formats a/b as a ratio, or why a is missing.
+func ratioOr(a, b float64, why string) string {
+	if why != "" {
+		return why
+	}
+	return fmt.Sprintf("%.2fx", a/b)
 }
