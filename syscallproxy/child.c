@@ -114,8 +114,12 @@ static void fail(struct sk_prog *p, int insn, int step, long err, int arg)
 }
 
 // mkdirp creates path and its missing parents, using the scratch buffer.
+// The common case, a missing last component, costs one syscall.
 static long mkdirp(struct sk_prog *p, const char *path, long mode)
 {
+	long r = sys3(SYS_mkdirat, SK_AT_FDCWD, path, mode);
+	if (r != -ENOENT)
+		return r == -EEXIST ? 0 : r;
 	size_t n = sk_strlen(path);
 	if (n + 1 > (size_t)p->scratch_len)
 		return -ENAMETOOLONG;
@@ -164,8 +168,14 @@ static long statx_type(const char *path, uint16_t *mode)
 	return r;
 }
 
+// touch creates path as an empty regular file unless something is there
+// already; it never opens what exists (a device node, say).
 static long touch(const char *path)
 {
+	long r = sys4(SYS_mknodat, SK_AT_FDCWD, path, S_IFREG | 0644, 0);
+	if (r == 0 || r == -EEXIST || r == -ENOENT)
+		return r == -EEXIST ? 0 : r;
+	// A file system that refuses mknod: look, then create by open.
 	uint16_t mode;
 	if (statx_type(path, &mode) == 0)
 		return 0;
@@ -186,11 +196,13 @@ static void do_bind(struct sk_prog *p, int i, struct sk_insn *in)
 	if ((mode & S_IFMT) == S_IFDIR) {
 		if ((r = mkdirp(p, dst, 0755)) < 0)
 			return fail(p, i, SKE_MKDIR, r, 1);
-	} else {
+	} else if ((r = touch(dst)) == -ENOENT) {
 		if ((r = mkdirp(p, parentdir(p, dst), 0755)) < 0)
 			return fail(p, i, SKE_MKDIR, r, 1);
 		if ((r = touch(dst)) < 0)
 			return fail(p, i, SKE_OPEN, r, 1);
+	} else if (r < 0) {
+		return fail(p, i, SKE_OPEN, r, 1);
 	}
 	long flags = SK_MS_BIND | ((in->a[2] & SK_BIND_REC) ? SK_MS_REC : 0);
 	if ((r = sys5(SYS_mount, src, dst, 0, flags, 0)) < 0)
@@ -287,10 +299,6 @@ static void run_insn(struct sk_prog *p, int i)
 	case SK_SYMLINK:
 		if ((r = sys3(SYS_symlinkat, a[0], SK_AT_FDCWD, a[1])) < 0)
 			fail(p, i, SKE_SYMLINK, r, 1);
-		break;
-	case SK_TOUCH:
-		if ((r = touch((const char *)a[0])) < 0)
-			fail(p, i, SKE_OPEN, r, 0);
 		break;
 	case SK_WRITEFILE: {
 		long fd = sys4(SYS_openat, SK_AT_FDCWD, a[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, a[3]);

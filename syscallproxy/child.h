@@ -15,7 +15,6 @@ enum {
 	SK_UMOUNT,       // a0 target, a1 flags
 	SK_SYMLINK,      // a0 target, a1 linkpath
 	SK_WRITEFILE,    // a0 path, a1 data, a2 len, a3 mode
-	SK_TOUCH,        // a0 path (create an empty file if missing)
 	SK_PIVOT,        // a0 new root
 	SK_CHROOT,       // a0 path
 	SK_CHDIR,        // a0 path

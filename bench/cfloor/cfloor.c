@@ -112,6 +112,7 @@ static struct {
 	int no_vm;               /* -fork */
 	int init;                /* -init */
 	const char *init_exec;   /* -init-exec PATH */
+	int init_fd;             /* PATH opened before any op can hide it */
 	int clone_flags;         /* the namespaces */
 	int cap_last;            /* /proc/sys/kernel/cap_last_cap */
 	char uid_map[32];        /* "0 OUTSIDE 1\n" */
@@ -329,8 +330,8 @@ static int child_main(void *arg)
 		if (cfg.init_exec) {
 			/* pid 1 in an address space of its own, as Stockade's. */
 			char *argv[] = { (char *)cfg.init_exec, NULL };
-			syscall(SYS_close_range, 0, ~0U, 0);
-			syscall(SYS_execve, cfg.init_exec, argv, (char *[]){ NULL });
+			syscall(SYS_close_range, 0, ~0U, CLOSE_RANGE_CLOEXEC);
+			syscall(SYS_execveat, cfg.init_fd, "", argv, (char *[]){ NULL }, AT_EMPTY_PATH);
 			syscall(SYS_exit_group, 126);
 		}
 		int status = 0;
@@ -718,6 +719,11 @@ int main(int argc, char **argv)
 		} else if (strcmp(argv[i], "-init-exec") == 0 && i + 1 < argc) {
 			cfg.init = 1;
 			cfg.init_exec = argv[++i];
+			/* By fd, as Stockade execs its supervisor from a memfd:
+			 * the container's pivot_root hides the path. */
+			cfg.init_fd = open(cfg.init_exec, O_PATH | O_CLOEXEC);
+			if (cfg.init_fd < 0)
+				die(cfg.init_exec);
 		} else if (strcmp(argv[i], "-heap") == 0 && i + 1 < argc) {
 			hold_heap(atol(argv[++i]));
 		} else if (strcmp(argv[i], "-allow") == 0 && i + 1 < argc) {
