@@ -28,9 +28,10 @@
 // CLOSE_RANGE_CLOEXEC), 5.12 for read-only recursive binds
 // (mount_setattr), 5.6 for time namespaces; 6.12 with Landlock enabled
 // to keep the supervisor out of reach of a command that keeps
-// CAP_SYS_PTRACE (without it, drop that capability with ops.Capabilities). A new user namespace needs
-// unprivileged user namespaces enabled or CAP_SYS_ADMIN; every other
-// namespace needs a new user namespace or CAP_SYS_ADMIN.
+// CAP_SYS_PTRACE (on older kernels, drop that capability with an
+// ops.Capabilities op). A new user namespace needs unprivileged user
+// namespaces enabled or CAP_SYS_ADMIN; every other namespace needs a new
+// user namespace or CAP_SYS_ADMIN.
 //
 // What the command inherits: the fds given as Stdin, Stdout, Stderr and
 // ExtraFiles and no other; an empty signal mask and default signal
