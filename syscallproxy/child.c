@@ -7,7 +7,7 @@
 // The handshake (sync pipe: parent -> child; error pipe: child -> parent,
 // CLOEXEC so that a successful exec closes it):
 //
-//	parent (spawner thread + Go)         child (sk_child_main)
+//	parent (sk_spawn, then Go)           child (sk_child_main)
 //	----------------------------         ---------------------
 //	clone(CLONE_VM|namespaces) ------->  close sync write end
 //	close child ends of pipes            pdeathsig(SIGKILL)

@@ -56,7 +56,7 @@ enum {
 	SKE_SETDOMAIN, SKE_UMASK, SKE_RLIMIT, SKE_PRIORITY, SKE_SETSID,
 	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
 	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT, SKE_LANDLOCK,
-	// Steps of the parent side (sk_spawn, on the spawner thread).
+	// Steps of the parent side (sk_spawn, on the calling thread).
 	SKE_WSETGROUPS, SKE_WUIDMAP, SKE_WGIDMAP, SKE_WSYNC, SKE_READERR,
 };
 
