@@ -24,7 +24,9 @@ demo: build
 	@$(GO) run ./examples/stream-follow
 
 # The whole suite: formatting and vet, then every test with the race
-# detector, as the caller and (when that is root) as an unprivileged user.
+# detector, as the caller and (when that is root) as an unprivileged user;
+# syscallproxy once more with its zygote off (STOCKADE_ZYGOTE=off), the
+# direct spawn path.
 test: deps check test-root test-unprivileged
 
 check:
@@ -34,6 +36,7 @@ check:
 
 test-root:
 	$(GO) test -race -count=1 $(TESTFLAGS) ./...
+	STOCKADE_ZYGOTE=off $(GO) test -race -count=1 $(TESTFLAGS) ./syscallproxy/
 
 test-unprivileged:
 	@scripts/test-unprivileged

@@ -522,10 +522,49 @@ static void itoa_(char *out, long v)
 	out[n] = 0;
 }
 
+void sk_init_main(long *sp) __attribute__((noreturn));
+
+// zygote_init makes pid 1 of a zygote's spawn the supervisor in place:
+// its address space is the zygote's already (a few pages, not dumpable,
+// made in the host's user namespace), so it keeps three fds, the status
+// pipe, the lifeline and the children file, at 0, 1 and 2, closes the
+// rest (the error pipe among them: its EOF tells the parent the sandbox
+// runs) and runs the supervisor's loop on its own stack.
+static __attribute__((noreturn)) void zygote_init(struct sk_prog *p, long cmd, long childrenfd)
+{
+	long keep[3] = {p->statusfd, p->lifelinefd, childrenfd >= 0 ? childrenfd : p->lifelinefd};
+	for (int k = 0; k < 3; k++)
+		if ((keep[k] = sys3(SYS_fcntl, keep[k], F_DUPFD_CLOEXEC, 3)) < 0)
+			goto fail;
+	for (int k = 0; k < 3; k++)
+		if (sys3(SYS_dup3, keep[k], k, 0) < 0)
+			goto fail;
+	sys3(SYS_close_range, 3, ~0U, 0);
+	char pid[24], flags[4];
+	int n = 0;
+	itoa_(pid, cmd);
+	if (p->keep_init)
+		flags[n++] = 'k';
+	if (p->pidns)
+		flags[n++] = 'p';
+	flags[n] = 0;
+	char zero[2] = {'0', 0}, one[2] = {'1', 0}, two[2] = {'2', 0}, none[1] = {0};
+	char name[14] = {'s', 't', 'o', 'c', 'k', 'a', 'd', 'e', '-', 'i', 'n', 'i', 't', 0};
+	long argv[8] = {6, (long)name, (long)pid, (long)zero, (long)flags, (long)(childrenfd >= 0 ? two : none), (long)one, 0};
+	sk_init_main(argv);
+fail:;
+	// Fail closed: the command dies with the namespace when we exit.
+	struct sk_err rec = {-1, SKE_INIT, (int32_t)EBADF, -1};
+	sys3(SYS_write, p->errfd, &rec, sizeof rec);
+	sk_exit(125);
+}
+
 // become_init turns the first child into the supervisor program once
 // the command runs.
 static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, long childrenfd)
 {
+	if (p->zygote)
+		zygote_init(p, cmd, childrenfd);
 	itoa_(p->init_pid, cmd);
 	itoa_(p->init_lifeline, p->lifelinefd);
 	if (childrenfd >= 0)
@@ -550,10 +589,18 @@ static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, l
 	sk_exit(125);
 }
 
-static int sk_child_main(void *arg)
+int sk_child_main(void *arg)
 {
 	struct sk_prog *p = arg;
 	long r;
+	// A zygote's pid 1 is a child of the Go process (CLONE_PARENT), whose
+	// thread that made the zygote may be long gone: no parent-death
+	// signal for it, the zygote's end closes the sync pipe instead, and
+	// the lifeline takes over once it supervises. The command still
+	// gets one, from pid 1.
+	int32_t pdeathsig = p->pdeathsig;
+	if (p->zygote)
+		p->pdeathsig = 0;
 	// Signals are all blocked (sk_spawn did it before the clone). Unless
 	// clone3 cleared them, the handlers are the Go runtime's: reset them
 	// before anything can unblock a signal.
@@ -563,7 +610,8 @@ static int sk_child_main(void *arg)
 			if (s != SIGKILL && s != SIGSTOP)
 				sys4(SYS_rt_sigaction, s, &dfl, 0, 8);
 	}
-	sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+	if (!p->zygote)
+		sys2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
 	if (p->syncwfd >= 0)
 		sys1(SYS_close, p->syncwfd);
 	if (p->syncfd >= 0) {
@@ -575,10 +623,20 @@ static int sk_child_main(void *arg)
 			sk_exit(126); // the parent gave up or died
 		sys1(SYS_close, p->syncfd);
 	}
-	if (!p->init)
+	if (p->cwdfd >= 0) {
+		// The zygote's working directory is the Go process's of long
+		// ago: take the one it has now.
+		if ((r = sys1(SYS_fchdir, p->cwdfd)) < 0)
+			fail(p, -1, SKE_CWD, r, -1);
+		sys1(SYS_close, p->cwdfd);
+	}
+	if (!p->init) {
+		p->pdeathsig = pdeathsig;
 		exec_command(p, 0);
+	}
 	for (int i = 0; i < p->npre; i++)
 		run_insn(p, i);
+	p->pdeathsig = pdeathsig;
 	long childrenfd = -1;
 	if (!p->pidns) {
 		// Without a PID namespace the supervisor is a subreaper: orphans
@@ -683,7 +741,7 @@ static long write_proc(long pid, const char *name, const char *data)
 	return r < 0 ? r : 0;
 }
 
-static void parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *rec)
+void sk_parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *rec)
 {
 	long r = 0;
 	int step = 0;
@@ -744,7 +802,7 @@ int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec)
 		sys1(SYS_close, p->close_after[i]);
 	rec->step = 0;
 	if (pid >= 0)
-		parent_side(p, pid, fd, rec);
+		sk_parent_side(p, pid, fd, rec);
 	else if (p->syncwfd >= 0)
 		sys1(SYS_close, p->syncwfd);
 	if (pid < 0 || rec->step)

@@ -56,6 +56,10 @@ enum {
 	SKE_SETDOMAIN, SKE_UMASK, SKE_RLIMIT, SKE_PRIORITY, SKE_SETSID,
 	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
 	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT, SKE_LANDLOCK,
+	SKE_CWD,
+	// The zygote's first record of a spawn: the pid of its pid 1 (in
+	// err), before any failure record.
+	SKE_ZPID,
 	// Steps of the parent side (sk_spawn, on the calling thread).
 	SKE_WSETGROUPS, SKE_WUIDMAP, SKE_WGIDMAP, SKE_WSYNC, SKE_READERR,
 };
@@ -134,7 +138,14 @@ struct sk_prog {
 	const char *init_argv[7];
 	int32_t npre;  // instructions run by pid 1 itself, before the command forks
 
-	// Parent side, read by sk_spawn only.
+	// Spawned by the zygote (zygote.c): pid 1 shares the zygote's address
+	// space, not the Go process's, and becomes the supervisor in place
+	// instead of exec'ing it. cwdfd is an O_PATH fd of the Go process's
+	// working directory, which pid 1 enters first.
+	int32_t zygote;
+	int32_t cwdfd;
+
+	// Parent side, read by sk_spawn (or the zygote) only.
 	int32_t errrfd;           // read end of the error pipe
 	int32_t nclose;           // the child's ends, closed in the parent after the clone
 	int32_t close_after[8];
@@ -152,5 +163,28 @@ struct sk_prog {
 // itself failed. It never waits for the child: the caller parks on the
 // error pipe in the Go poller instead of holding a P in a cgo call.
 int sk_spawn(struct sk_prog *p, int *pidfd, struct sk_err *rec);
+
+// sk_child_main is the first child's program; sk_parent_side the
+// parent's side of the handshake after the clone (id maps, sync). The
+// zygote runs both, as sk_spawn does.
+int sk_child_main(void *arg);
+void sk_parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *rec);
+
+// The zygote's geometry (zygote.c, zygote.go): a shared region of
+// SK_ZSLOTS slots, each two guarded stacks (pid 1's, the command's) and
+// the room for one program.
+#define SK_ZGUARD (4 << 10)
+#define SK_ZSTACK (28 << 10)
+#define SK_ZSLOT (256 << 10)
+#define SK_ZSLOTS 512
+#define SK_ZPROG (SK_ZSLOT - 2 * (SK_ZGUARD + SK_ZSTACK))
+
+// A request to the zygote: spawn the program at prog (in the shared
+// region, slot slot), its fds passed along as SCM_RIGHTS.
+struct sk_zreq {
+	uint64_t prog;
+	uint32_t slot;
+	uint32_t nfds;
+};
 
 #endif

@@ -5,24 +5,42 @@
 // It is the only package of Stockade that makes raw system calls.
 //
 // The child runs C code compiled into this package (cgo) on a stack of
-// its own, sharing the parent's memory (CLONE_VM) so that the spawn cost
-// does not grow with the parent's heap. It uses only raw syscalls on data
-// prepared before the clone: no allocation, no lock, no Go runtime.
-// A spawn runs on the calling goroutine's thread, and the goroutine then
-// parks in the Go poller (on the error pipe, later on the pidfd): no
-// thread is held while a sandbox starts or runs.
+// its own, never sharing the Go process's page tables by copy, so that
+// the spawn cost does not grow with the parent's heap. It uses only raw
+// syscalls on data prepared before the clone: no allocation, no lock, no
+// Go runtime. The goroutine that spawns parks in the Go poller (on the
+// error pipe, later on the pidfd): no thread is held while a sandbox
+// starts or runs.
 //
-// Every sandbox gets a supervisor: a program of a few pages (init.c,
-// exec'd from a sealed memfd) that is pid 1 of the sandbox's PID
-// namespace, or a subreaper without one. It forwards signals to the
-// command, reaps orphans, and when the command exits, when Kill is called
-// or when this process dies (even by SIGKILL: it holds a pidfd of this
-// process), takes every process of the sandbox down with it. The
-// supervisor runs in an address space of its own, not dumpable, and out
-// of the command's reach: when the command starts as root of a new user
-// namespace, it first enters a Landlock domain (Linux 6.12) that forbids
-// ptrace, /proc/PID/fd and the like, and signals towards any process
-// outside the sandbox, whatever capabilities it keeps.
+// Every sandbox gets a supervisor, pid 1 of the sandbox's PID namespace
+// or a subreaper without one. It forwards signals to the command, reaps
+// orphans, and when the command exits, when Kill is called or when this
+// process dies (even by SIGKILL: it holds a pidfd of this process),
+// takes every process of the sandbox down with it. It never shares this
+// process's memory, and it is not dumpable: nothing in the sandbox may
+// ptrace it or open its /proc files.
+//
+// Two paths fork a sandbox. Through the zygote (the default): on first
+// use, this binary is exec'd once more as "stockade-zygote", and a C
+// constructor takes it over before the Go runtime starts. The zygote
+// shares one memory region with this process, at the same address, where
+// each spawn's program and stacks are laid out; for each request it
+// clones pid 1 into the new namespaces, sharing the zygote's few pages
+// (CLONE_VM) and made this process's child (CLONE_PARENT). pid 1 runs the
+// op list's set-up, forks the command, and becomes the supervisor in
+// place: no address space is made per spawn but the command's. Because
+// the zygote's memory belongs to the host's user namespace, a command
+// that keeps every capability of its own cannot reach it. Directly: the
+// calling thread clones pid 1 sharing this process's memory, which execs
+// the supervisor (init.c, a freestanding program of two pages) from a
+// sealed memfd once the command runs; a command that starts as root of a
+// new user namespace first enters a Landlock domain (Linux 6.12) that
+// forbids ptrace, /proc/PID/fd and the like, and signals towards any
+// process outside the sandbox. The direct path serves what the zygote
+// cannot: an unprivileged caller asking for a new user namespace (the
+// zygote's pid 1, not dumpable, has /proc files only root may write its
+// id maps to), a process where the zygote could not start, or
+// STOCKADE_ZYGOTE=off in the environment.
 //
 // Kernel requirements: Linux 5.11 (pidfd, clone3, close_range with
 // CLOSE_RANGE_CLOEXEC), 5.12 for read-only recursive binds
@@ -35,8 +53,10 @@
 //
 // What the command inherits: the fds given as Stdin, Stdout, Stderr and
 // ExtraFiles and no other; an empty signal mask and default signal
-// dispositions; the environment of Cmd.Env; the resource limits,
-// scheduling and cgroup of the calling process unless ops change them.
+// dispositions; the environment of Cmd.Env; the working directory of
+// this process at Start; the resource limits, umask, scheduling and
+// cgroup of the calling process (through the zygote: of this process
+// when the zygote started, at its first spawn) unless ops change them.
 package syscallproxy
 
 import (

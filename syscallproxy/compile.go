@@ -240,17 +240,23 @@ func (p *program) compileDev(dir string, add func(C.int32_t, ...arg)) {
 type layout struct {
 	mem  unsafe.Pointer
 	prog *C.struct_sk_prog
+	own  bool // mem came from calloc
 }
 
 func (l *layout) free() {
-	if l.mem != nil {
+	if l.own && l.mem != nil {
 		C.free(l.mem)
 		l.mem = nil
 	}
 }
 
-// lay copies the program into C memory, where the child reads it.
-func (p *program) lay() *layout {
+// cAlloc is lay's allocator for a direct spawn: the C heap.
+func cAlloc(size int) (unsafe.Pointer, bool) { return C.calloc(1, C.size_t(size)), true }
+
+// lay copies the program into memory from alloc (zeroed; own: to be
+// freed by layout.free), where the child reads it. It returns nil when
+// alloc has no room.
+func (p *program) lay(alloc func(size int) (mem unsafe.Pointer, own bool)) *layout {
 	progSize := align8(int(C.sizeof_struct_sk_prog))
 	insnSize := int(C.sizeof_struct_sk_insn)
 	size := progSize + len(p.insns)*insnSize
@@ -278,7 +284,10 @@ func (p *program) lay() *layout {
 		size += align8(len(s) + 1)
 	}
 
-	mem := C.calloc(1, C.size_t(size))
+	mem, own := alloc(size)
+	if mem == nil {
+		return nil
+	}
 	buf := unsafe.Slice((*byte)(mem), size)
 	off := progSize
 	put := func(b []byte, nul bool) unsafe.Pointer {
@@ -368,7 +377,8 @@ func (p *program) lay() *layout {
 	if off > size {
 		panic("syscallproxy: layout overflow") // a sizing bug above: never run past the block
 	}
-	return &layout{mem: mem, prog: prog}
+	prog.cwdfd = -1
+	return &layout{mem: mem, prog: prog, own: own}
 }
 
 // execPaths returns the candidates the child tries to exec, in order:

@@ -33,6 +33,12 @@ type Process struct {
 	pidns    bool
 	start    time.Time
 
+	// The zygote slot the supervisor runs on (z nil: none), free again
+	// once it has been reaped.
+	z      *zygote
+	zslot  int32
+	reaped bool
+
 	mu     sync.Mutex
 	done   bool // reaped; pidfd and statusfd closed
 	waitMu sync.Mutex
@@ -127,6 +133,7 @@ func (p *Process) reap() (*ExitStatus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("waitid: %w", err)
 	}
+	p.reaped = true
 	st := &ExitStatus{Wall: time.Since(p.start)}
 	st.Rusage = *(*syscall.Rusage)(unsafe.Pointer(&ru))
 	code, status := siginfoStatus(&info)
@@ -186,6 +193,9 @@ func (p *Process) close() {
 		return
 	}
 	p.done = true
+	if p.reaped && p.z != nil {
+		p.z.put(p.zslot)
+	}
 	p.pidFile.Close()
 	if p.statusfd >= 0 {
 		unix.Close(p.statusfd)

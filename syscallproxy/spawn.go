@@ -236,6 +236,18 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	if p.userNS {
+		p.uidMap, p.gidMap, p.denySetgroups = s.idMaps(&cmd.Sandbox)
+	}
+	// Through the zygote when its pid 1 can be given its id maps: by
+	// root, or when there is no new user namespace. (pid 1 shares the
+	// zygote's memory, which is not dumpable, so its /proc files belong
+	// to root: a caller without privilege could not write its uid_map.)
+	if z := currentZygote(); z != nil && p.init && (s.euid == 0 || !p.userNS) {
+		if proc, err, ok := s.spawnZygote(z, cmd, p, start); ok {
+			return proc, err
+		}
+	}
 	initfd, lifelinefd := -1, -1
 	if p.init {
 		if initfd, err = initFile(); err != nil {
@@ -244,9 +256,6 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		if lifelinefd, err = lifeline(); err != nil {
 			return nil, err
 		}
-	}
-	if p.userNS {
-		p.uidMap, p.gidMap, p.denySetgroups = s.idMaps(&cmd.Sandbox)
 	}
 
 	// Every fd made here is close-on-exec; the child installs the ones
@@ -282,21 +291,13 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 			return nil, err
 		}
 	}
-	stdio := make([]int, 0, 3+len(cmd.ExtraFiles))
-	devNull := -1
-	for _, f := range append([]*os.File{cmd.Stdin, cmd.Stdout, cmd.Stderr}, cmd.ExtraFiles...) {
-		if f != nil {
-			stdio = append(stdio, int(f.Fd()))
-			continue
-		}
-		if devNull < 0 {
-			if devNull, err = unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
-				closeAll()
-				return nil, fmt.Errorf("open /dev/null: %w", err)
-			}
-			fds = append(fds, devNull)
-		}
-		stdio = append(stdio, devNull)
+	stdio, devNull, err := stdioFds(cmd)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	if devNull >= 0 {
+		fds = append(fds, devNull)
 	}
 	stacks, err := s.stackPair()
 	if err != nil {
@@ -304,7 +305,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		return nil, err
 	}
 	p.statusFd = statusW
-	lay := p.lay()
+	lay := p.lay(cAlloc)
 	defer func() {
 		// Once sk_spawn returns, the child and its supervisor exec'd or
 		// died: nothing runs on the stacks or reads the program.
@@ -367,6 +368,27 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	return proc, nil
 }
 
+// stdioFds returns the fds the command gets as 0, 1, 2, ...: the given
+// files' fds, /dev/null (opened here, close-on-exec: devNull, else -1)
+// for each nil one.
+func stdioFds(cmd *Cmd) (stdio []int, devNull int, err error) {
+	stdio = make([]int, 0, 3+len(cmd.ExtraFiles))
+	devNull = -1
+	for _, f := range append([]*os.File{cmd.Stdin, cmd.Stdout, cmd.Stderr}, cmd.ExtraFiles...) {
+		if f != nil {
+			stdio = append(stdio, int(f.Fd()))
+			continue
+		}
+		if devNull < 0 {
+			if devNull, err = unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0); err != nil {
+				return nil, -1, fmt.Errorf("open /dev/null: %w", err)
+			}
+		}
+		stdio = append(stdio, devNull)
+	}
+	return stdio, devNull, nil
+}
+
 // readErrPipe reads the error pipe to EOF (closing it), through the Go
 // poller: nothing means the command and its supervisor were exec'd, a
 // record names the step that failed.
@@ -399,7 +421,7 @@ var stepNames = map[C.int32_t]string{
 	C.SKE_CLOSE: "close_range", C.SKE_CAPSET: "capset", C.SKE_SECCOMP: "seccomp",
 	C.SKE_DUP: "dup", C.SKE_EXEC: "exec", C.SKE_CLONE: "clone",
 	C.SKE_PRIVATE: "make / slave", C.SKE_SIGMASK: "sigprocmask", C.SKE_INIT: "start supervisor",
-	C.SKE_LANDLOCK:   "landlock_restrict_self",
+	C.SKE_LANDLOCK: "landlock_restrict_self", C.SKE_CWD: "fchdir to the working directory",
 	C.SKE_WSETGROUPS: "write setgroups", C.SKE_WUIDMAP: "write uid_map",
 	C.SKE_WGIDMAP: "write gid_map", C.SKE_WSYNC: "sync", C.SKE_READERR: "read child status",
 }

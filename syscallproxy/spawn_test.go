@@ -396,6 +396,12 @@ func TestInitCodeSelfContained(t *testing.T) {
 	}
 }
 
+// TestSupervisorMemory bounds what an idle sandbox's supervisor costs in
+// memory. Through the zygote, pid 1 shares the zygote's address space
+// with every other sandbox's: what one sandbox adds is its slot of the
+// shared region (its stacks and program), and the zygote's own pages
+// are paid once per process. Spawned directly, pid 1 has an address
+// space of its own, a few pages.
 func TestSupervisorMemory(t *testing.T) {
 	for _, ns := range []ops.Namespaces{nsAll, 0} {
 		t.Run(ns.String()+"/", func(t *testing.T) {
@@ -413,40 +419,59 @@ func TestSupervisorMemory(t *testing.T) {
 				}
 				time.Sleep(5 * time.Millisecond)
 			}
-			// The supervisor is not dumpable: without CAP_SYS_PTRACE over
-			// its user namespace, smaps_rollup is closed to us, and
-			// status's RssAnon+RssShmem (its program's pages counted in
-			// full) is the upper bound we can read.
-			fields := []string{"Private_Clean:", "Private_Dirty:"}
-			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", cmd.Process.Pid))
-			if errors.Is(err, os.ErrPermission) {
-				fields = []string{"RssAnon:", "RssShmem:"}
-				b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", cmd.Process.Pid))
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			var private int
-			for _, line := range strings.Split(string(b), "\n") {
-				if f := strings.Fields(line); len(f) == 3 && slices.Contains(fields, f[0]) {
-					n, _ := strconv.Atoi(f[1])
-					private += n
-				}
-			}
-			t.Logf("supervisor private memory: %d KiB", private)
-			if private == 0 || private > 64 {
-				t.Fatalf("supervisor private memory %d KiB, want (0, 64]", private)
-			}
 			comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", cmd.Process.Pid))
 			if strings.TrimSpace(string(comm)) != "stockade-init" {
 				t.Fatalf("supervisor comm %q", comm)
+			}
+			if n := syscallproxy.SlotResident(cmd.Process); n >= 0 {
+				t.Logf("supervisor's zygote slot: %d KiB in memory", n>>10)
+				if n == 0 || n > 64<<10 {
+					t.Fatalf("supervisor's slot holds %d KiB, want (0, 64]", n>>10)
+				}
+				zpriv := privateKiB(t, syscallproxy.ZygotePid())
+				t.Logf("the zygote, once per process: %d KiB private", zpriv)
+				if zpriv == 0 || zpriv > 1024 {
+					t.Fatalf("zygote private memory %d KiB, want (0, 1024]", zpriv)
+				}
+				return
+			}
+			if !syscallproxy.ZygoteOff() && (root() || ns&ops.UserNS == 0) {
+				t.Fatal("no zygote slot, and the zygote is not turned off")
+			}
+			private := privateKiB(t, cmd.Process.Pid)
+			t.Logf("supervisor private memory: %d KiB", private)
+			if private == 0 || private > 64 {
+				t.Fatalf("supervisor private memory %d KiB, want (0, 64]", private)
 			}
 		})
 	}
 }
 
-// A PATH entry we may not search hides nothing: not found (127 in a
-// shell), not "permission denied".
+// privateKiB returns the private memory of pid, a process that is not
+// dumpable: without CAP_SYS_PTRACE over its user namespace, smaps_rollup
+// is closed to us, and status's RssAnon+RssShmem (a program's pages
+// counted in full) is the upper bound we can read.
+func privateKiB(t *testing.T, pid int) int {
+	t.Helper()
+	fields := []string{"Private_Clean:", "Private_Dirty:"}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+	if errors.Is(err, os.ErrPermission) {
+		fields = []string{"RssAnon:", "RssShmem:"}
+		b, err = os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var private int
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && slices.Contains(fields, f[0]) {
+			n, _ := strconv.Atoi(f[1])
+			private += n
+		}
+	}
+	return private
+}
+
 func TestPathSearchSkipsUnsearchableDirs(t *testing.T) {
 	closed := tempDir(t)
 	os.Chmod(closed, 0o700)

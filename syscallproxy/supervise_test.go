@@ -2,6 +2,7 @@ package syscallproxy_test
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -173,12 +174,37 @@ func TestParentDeath(t *testing.T) {
 			t.Fatalf("helper said %q, %v", line, err)
 		}
 	}
+	line, err := r.ReadString('\n')
+	var zpid int
+	if _, serr := fmt.Sscanf(line, "zygote %d\n", &zpid); serr != nil {
+		helper.Process.Kill()
+		helper.Wait()
+		t.Fatalf("helper said %q, %v", line, err)
+	}
 	if n := len(procsWith(m)); n < 8 {
 		t.Fatalf("expected at least 8 marked processes, found %d", n)
 	}
 	helper.Process.Kill()
 	helper.Wait()
 	waitGone(t, m, 3*time.Second)
+	if zpid == 0 {
+		if !syscallproxy.ZygoteOff() {
+			t.Fatal("the helper ran no zygote")
+		}
+		return
+	}
+	// The helper's zygote goes too (a zombie is gone: it runs nothing).
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", zpid))
+		if err != nil || !strings.Contains(string(st), "(stockade-zygot") || strings.Contains(string(st), ") Z ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the helper's zygote (pid %d) outlived it: %s", zpid, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // helperMain is the test binary run as a parent that gets killed.
@@ -194,6 +220,7 @@ func helperMain() {
 		// One at a time, so that the "ready" lines do not interleave.
 		time.Sleep(200 * time.Millisecond)
 	}
+	fmt.Printf("zygote %d\n", syscallproxy.ZygotePid())
 	select {}
 }
 

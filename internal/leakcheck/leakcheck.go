@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/stockade/stockade/internal/lifetime"
 )
 
 // Main runs the tests and then fails the binary if they leaked anything.
@@ -61,7 +63,7 @@ func (s Snapshot) diff() error {
 	var problems []string
 	now := fds()
 	for fd, target := range now {
-		if lifetimeFD.MatchString(target) || selfPidfd(fd, target) {
+		if lifetimeFD.MatchString(target) || selfPidfd(fd, target) || lifetimeNumber(fd) {
 			continue
 		}
 		if old, ok := s.FDs[fd]; !ok || old != target {
@@ -107,7 +109,14 @@ func fds() map[string]string {
 	return out
 }
 
-// Children lists the pids of the process's children, of every thread.
+// lifetimeNumber reports whether fd is one syscallproxy keeps on purpose.
+func lifetimeNumber(fd string) bool {
+	n, err := strconv.Atoi(fd)
+	return err == nil && lifetime.FD(n)
+}
+
+// Children lists the pids of the process's children, of every thread,
+// but for those syscallproxy keeps for the process's life (its zygote).
 func Children() []string {
 	var out []string
 	tasks, _ := filepath.Glob("/proc/self/task/*/children")
@@ -116,7 +125,12 @@ func Children() []string {
 		if err != nil {
 			continue
 		}
-		out = append(out, strings.Fields(string(b))...)
+		for _, pid := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(pid); err == nil && lifetime.Child(n) {
+				continue
+			}
+			out = append(out, pid)
+		}
 	}
 	return out
 }

@@ -1,0 +1,37 @@
+package syscallproxy
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// ZygotePid returns the pid of the running zygote, or 0.
+func ZygotePid() int {
+	if z := zcur.Load(); z != nil && !z.dead.Load() {
+		return z.pid
+	}
+	return 0
+}
+
+// ZygoteOff reports whether STOCKADE_ZYGOTE=off turned the zygote off.
+func ZygoteOff() bool { return noZygote }
+
+// SlotResident returns how many bytes of the zygote slot p's supervisor
+// runs on are in memory (its stacks and program), or -1 when p has no
+// slot.
+func SlotResident(p *Process) int {
+	if p.z == nil {
+		return -1
+	}
+	b := p.z.mem[int(p.zslot)*zSlot : int(p.zslot+1)*zSlot]
+	vec := make([]byte, len(b)/unix.Getpagesize())
+	if _, _, e := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), uintptr(unsafe.Pointer(&vec[0]))); e != 0 {
+		return -1
+	}
+	n := 0
+	for _, v := range vec {
+		n += int(v & 1)
+	}
+	return n * unix.Getpagesize()
+}

@@ -1,0 +1,385 @@
+package syscallproxy
+
+/*
+#include "child.h"
+*/
+import "C"
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stockade/stockade/internal/lifetime"
+)
+
+// The zygote (zygote.c) is a small process, this binary exec'd once more
+// and taken over by a C constructor before the Go runtime starts, whose
+// address space every sandbox's pid 1 shares. A spawn through it costs
+// one message instead of an exec per pid 1, and pid 1 lives in memory
+// made in this process's user namespace, out of reach of anything in a
+// sandbox.
+//
+// The two processes share one region (a memfd) mapped at the same
+// address in both, cut into slots: each slot holds pid 1's stack, the
+// command's stack (until it execs) and the program, so the pointers the
+// program is made of mean the same in both. A slot is busy from the
+// spawn until its pid 1 has been reaped.
+type zygote struct {
+	sock int // SOCK_SEQPACKET, blocking; requests go out, nothing comes back
+	pid  int
+	mem  []byte
+
+	mu   sync.Mutex
+	free []int32 // free slots, most recently used last
+	dead atomic.Bool
+}
+
+const (
+	zSlot  = C.SK_ZSLOT
+	zSlots = C.SK_ZSLOTS
+	zProg  = C.SK_ZPROG
+	// zProgOff is where a slot's program starts, after its two stacks.
+	zProgOff = zSlot - zProg
+)
+
+// noZygote turns the zygote off for this process (STOCKADE_ZYGOTE=off in
+// its environment): every spawn then clones from the calling thread and
+// execs its supervisor, as when the zygote cannot start.
+var noZygote = os.Getenv("STOCKADE_ZYGOTE") == "off"
+
+// zcur is the running zygote, or nil.
+var (
+	zcur    atomic.Pointer[zygote]
+	zstart  sync.Mutex
+	zfailed error // why the zygote could not start; nil while it may
+)
+
+// currentZygote returns the running zygote, starting one when there is
+// none: on first use, and again when the last one died (killed by hand,
+// say). It returns nil, for good, once a zygote failed to start: spawns
+// then clone from the calling thread and exec their supervisor.
+func currentZygote() *zygote {
+	if z := zcur.Load(); z != nil && !z.dead.Load() {
+		return z
+	}
+	if noZygote {
+		return nil
+	}
+	zstart.Lock()
+	defer zstart.Unlock()
+	if z := zcur.Load(); z != nil && !z.dead.Load() {
+		return z
+	}
+	if zfailed != nil {
+		return nil
+	}
+	z, err := startZygote()
+	if err != nil {
+		zfailed = err
+		zcur.Store(nil)
+		return nil
+	}
+	zcur.Store(z)
+	return z
+}
+
+func startZygote() (*zygote, error) {
+	life, err := lifeline()
+	if err != nil {
+		return nil, err
+	}
+	size := zSlot * zSlots
+	memfd, err := unix.MemfdCreate("stockade-zygote", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("zygote memfd: %w", err)
+	}
+	defer unix.Close(memfd)
+	if err := unix.Ftruncate(memfd, int64(size)); err != nil {
+		return nil, fmt.Errorf("zygote memfd: %w", err)
+	}
+	mem, err := unix.Mmap(memfd, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("zygote region: %w", err)
+	}
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("zygote socket: %w", err)
+	}
+	devNull, err := unix.Open("/dev/null", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(sp[0])
+		unix.Close(sp[1])
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("zygote: %w", err)
+	}
+	fail := func(err error) (*zygote, error) {
+		unix.Close(sp[0])
+		unix.Munmap(mem)
+		return nil, fmt.Errorf("zygote: %w", err)
+	}
+	base := uintptr(unsafe.Pointer(&mem[0]))
+	env := []string{"STOCKADE_ZYGOTE_REGION=" + strconv.FormatUint(uint64(base), 10) + "," + strconv.Itoa(size)}
+	if v, ok := os.LookupEnv("LD_LIBRARY_PATH"); ok {
+		env = append(env, "LD_LIBRARY_PATH="+v) // where libseccomp may be
+	}
+	var pidfd int = -1
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"stockade-zygote"},
+		&syscall.ProcAttr{
+			Env:   env,
+			Files: []uintptr{uintptr(devNull), uintptr(devNull), uintptr(devNull), uintptr(sp[1]), uintptr(memfd), uintptr(life)},
+			Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
+		})
+	unix.Close(devNull)
+	unix.Close(sp[1])
+	if err != nil {
+		return fail(err)
+	}
+	reap := func() {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+	}
+	if pidfd >= 0 {
+		unix.Close(pidfd)
+	}
+	// The zygote says whether it mapped the region: 0, or an errno.
+	// Anything else in time (no constructor took over?) and it is killed.
+	pfd := []unix.PollFd{{Fd: int32(sp[0]), Events: unix.POLLIN}}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := unix.Poll(pfd, int(time.Until(deadline)/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if n <= 0 || err != nil {
+			reap()
+			return fail(fmt.Errorf("no word from the zygote (%v)", err))
+		}
+		break
+	}
+	var hello [4]byte
+	if n, err := unix.Read(sp[0], hello[:]); n != 4 || err != nil {
+		reap()
+		return fail(fmt.Errorf("no word from the zygote (read %d: %v)", n, err))
+	}
+	if e := *(*int32)(unsafe.Pointer(&hello)); e != 0 {
+		reap()
+		return fail(fmt.Errorf("mapping the shared region: %w", unix.Errno(e)))
+	}
+	z := &zygote{sock: sp[0], pid: pid, mem: mem}
+	for i := zSlots - 1; i >= 0; i-- {
+		z.free = append(z.free, int32(i))
+	}
+	lifetime.AddChild(pid)
+	lifetime.AddFD(sp[0])
+	return z, nil
+}
+
+// slot takes a free slot, or -1 when none is left.
+func (z *zygote) slot() int32 {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.dead.Load() || len(z.free) == 0 {
+		return -1
+	}
+	s := z.free[len(z.free)-1]
+	z.free = z.free[:len(z.free)-1]
+	return s
+}
+
+// put frees a slot whose pid 1 is gone.
+func (z *zygote) put(s int32) {
+	z.mu.Lock()
+	z.free = append(z.free, s)
+	z.mu.Unlock()
+}
+
+// progMem returns slot s's room for a program of size bytes, zeroed, or
+// nil when the program does not fit.
+func (z *zygote) progMem(s int32, size int) unsafe.Pointer {
+	if size > zProg {
+		return nil
+	}
+	b := z.mem[int(s)*zSlot+zProgOff : int(s)*zSlot+zProgOff+size]
+	clear(b)
+	return unsafe.Pointer(&b[0])
+}
+
+// send hands the zygote a laid-out program and its fds.
+func (z *zygote) send(s int32, prog *C.struct_sk_prog, fds []int) error {
+	req := C.struct_sk_zreq{prog: C.uint64_t(uintptr(unsafe.Pointer(prog))), slot: C.uint32_t(s), nfds: C.uint32_t(len(fds))}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
+	for {
+		err := unix.Sendmsg(z.sock, b, unix.UnixRights(fds...), nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			z.broken()
+		}
+		return err
+	}
+}
+
+// broken marks the zygote gone (it died, or was killed): the next spawn
+// starts another. It is reaped here, its socket closed. The sandboxes it
+// started run on: their pid 1s keep its address space alive.
+func (z *zygote) broken() {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.dead.Swap(true) {
+		return
+	}
+	unix.Kill(z.pid, unix.SIGKILL)
+	unix.Wait4(z.pid, nil, 0, nil)
+	lifetime.RemoveChild(z.pid)
+	lifetime.RemoveFD(z.sock)
+	unix.Close(z.sock)
+}
+
+// spawnZygote spawns cmd through the zygote. ok is false when it could
+// not try (no free slot, a program too big for a slot, no working
+// directory to pass, the zygote gone before the request): nothing
+// happened then, and the caller spawns directly.
+func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time) (proc *Process, err error, ok bool) {
+	slot := z.slot()
+	if slot < 0 {
+		return nil, nil, false
+	}
+	release := true
+	defer func() {
+		if release {
+			z.put(slot)
+		}
+	}()
+	var fds []int // ours, closed once sent
+	closeAll := func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}
+	var pp [2]int
+	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("pipe: %w", err), true
+	}
+	errR := pp[0]
+	fds = append(fds, pp[1])
+	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC); err != nil {
+		closeAll()
+		unix.Close(errR)
+		return nil, fmt.Errorf("pipe: %w", err), true
+	}
+	statusR := pp[0]
+	fds = append(fds, pp[1])
+	giveUp := func() (*Process, error, bool) {
+		closeAll()
+		unix.Close(errR)
+		unix.Close(statusR)
+		return nil, nil, false
+	}
+	// The zygote's working directory is this process's when it started:
+	// pass the current one.
+	cwd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return giveUp()
+	}
+	fds = append(fds, cwd)
+	stdio, devNull, err := stdioFds(cmd)
+	if err != nil {
+		closeAll()
+		unix.Close(errR)
+		unix.Close(statusR)
+		return nil, err, true
+	}
+	if devNull >= 0 {
+		fds = append(fds, devNull)
+	}
+	lay := p.lay(func(size int) (unsafe.Pointer, bool) { return z.progMem(slot, size), false })
+	if lay == nil {
+		return giveUp()
+	}
+	prog := lay.prog
+	// fds are numbered by their place in the request; the zygote puts
+	// its own numbers in.
+	prog.zygote = 1
+	prog.errfd, prog.statusfd, prog.cwdfd = 0, 1, 2
+	rights := append(make([]int, 0, 3+len(stdio)), fds[0], fds[1], cwd)
+	prog.nfds = C.int32_t(len(stdio))
+	for i, fd := range stdio {
+		prog.fds[i] = C.int32_t(3 + i)
+		rights = append(rights, fd)
+	}
+	prog.syncfd, prog.syncwfd, prog.initfd, prog.lifelinefd, prog.errrfd = -1, -1, -1, -1, -1
+	err = z.send(slot, prog, rights)
+	runtime.KeepAlive(cmd) // its files' fds were sent by number
+	if err != nil {
+		return giveUp()
+	}
+	closeAll()
+	pid, rec := readZygoteRecords(errR)
+	if pid <= 0 {
+		unix.Close(statusR)
+		if rec.step == 0 {
+			// Neither a pid nor a failure: the zygote died on it.
+			z.broken()
+			return nil, &OpError{Index: -1, Step: "zygote", Err: unix.EPIPE}, true
+		}
+		return nil, p.opError(&rec, cmd), true
+	}
+	pidfd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if err != nil {
+		// Our own child, not reaped yet: only a lack of fds gets here.
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		unix.Close(statusR)
+		return nil, fmt.Errorf("pidfd: %w", err), true
+	}
+	release = false
+	proc = &Process{Pid: pid, pidfd: pidfd, pidFile: os.NewFile(uintptr(pidfd), "pidfd"),
+		statusfd: statusR, start: start, pidns: p.pidns, z: z, zslot: slot}
+	if rec.step != 0 {
+		proc.reap()
+		proc.close()
+		return nil, p.opError(&rec, cmd), true
+	}
+	return proc, nil, true
+}
+
+// readZygoteRecords reads the error pipe of a zygote spawn to EOF: the
+// zygote's record with pid 1's pid, and the first failure record of any
+// step (the zygote's, pid 1's or the command's), in whatever order.
+func readZygoteRecords(fd int) (pid int, fail C.struct_sk_err) {
+	unix.SetNonblock(fd, true)
+	f := os.NewFile(uintptr(fd), "stockade-err")
+	defer f.Close()
+	for {
+		var rec C.struct_sk_err
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), unsafe.Sizeof(rec))
+		n, err := io.ReadFull(f, buf)
+		if n == 0 && err == io.EOF {
+			return pid, fail
+		}
+		if err != nil {
+			if fail.step == 0 {
+				fail = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+			}
+			return pid, fail
+		}
+		switch {
+		case rec.step == C.SKE_ZPID:
+			pid = int(rec.err)
+		case fail.step == 0:
+			fail = rec
+		}
+	}
+}

@@ -1,0 +1,91 @@
+package syscallproxy_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/stockade/stockade/ops"
+	"github.com/stockade/stockade/syscallproxy"
+)
+
+// TestWorkingDirectoryFollowsChdir: a sandbox starts in the working
+// directory the Go process has at Start, as with os/exec, even though the
+// zygote that forks it was started elsewhere.
+func TestWorkingDirectoryFollowsChdir(t *testing.T) {
+	mustRun(t, ops.Sandbox{}, "/bin/true") // the zygote runs
+	old, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := filepath.EvalSymlinks(tempDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(old)
+	for _, ns := range []ops.Namespaces{0, nsAll} {
+		if got := mustRun(t, ops.Sandbox{Namespaces: ns}, "/bin/sh", "-c", "pwd -P"); got != dir {
+			t.Errorf("%v: sandbox starts in %q, want %q", ns, got, dir)
+		}
+	}
+}
+
+// TestZygoteRestarts: a zygote that dies (killed by hand, say) costs no
+// spawn: the next one is cloned directly, and a new zygote serves the
+// ones after it.
+func TestZygoteRestarts(t *testing.T) {
+	if syscallproxy.ZygoteOff() {
+		t.Skip("STOCKADE_ZYGOTE=off: this run tests the direct spawn path")
+	}
+	// Without a new user namespace: the zygote serves unprivileged
+	// callers too then.
+	sb := ops.Sandbox{Ops: ops.List{ops.Setsid{}}}
+	mustRun(t, sb, "/bin/true")
+	old := syscallproxy.ZygotePid()
+	if old == 0 {
+		t.Fatal("no zygote after a spawn")
+	}
+	if err := unix.Kill(old, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// Let the kernel finish it off: a request sent to a zygote in its
+	// last moments fails with a clear error (ECONNRESET, "zygote"), and
+	// is not what this test is about.
+	time.Sleep(50 * time.Millisecond)
+	for i := 0; i < 3; i++ {
+		if got := mustRun(t, sb, "/bin/sh", "-c", "echo ok"); got != "ok" {
+			t.Fatalf("spawn %d after the zygote died: %q", i, got)
+		}
+	}
+	now := syscallproxy.ZygotePid()
+	if now == 0 || now == old {
+		t.Fatalf("zygote pid %d after the old one (%d) died, want a new one", now, old)
+	}
+}
+
+// TestSupervisorNotDumpable: pid 1, whoever forked it, cannot be
+// ptraced or read by the sandbox: not even a command that keeps every
+// capability of its user namespace may open its fds or its memory.
+func TestSupervisorNotDumpable(t *testing.T) {
+	if v, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION); syscallproxy.ZygoteOff() && (e != 0 || v < 6) {
+		t.Skip("spawned directly, pid 1 is out of reach only with Landlock ABI 6 (Linux 6.12), which this kernel lacks")
+	}
+	out := mustRun(t, ops.Sandbox{Namespaces: nsAll}, "/bin/sh", "-c",
+		"ls /proc/1/fd >/dev/null 2>&1 && echo fd-open; head -c1 /proc/1/mem >/dev/null 2>&1 && echo mem-open; cat /proc/1/environ >/dev/null 2>&1 && echo environ-open; tr '\\0' ' ' </proc/1/cmdline")
+	for _, leak := range []string{"fd-open", "mem-open", "environ-open"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("the sandbox reached its supervisor: %q", out)
+		}
+	}
+	// Nothing of the Go process's shows, not even its argv.
+	if strings.Contains(out, filepath.Base(os.Args[0])) {
+		t.Errorf("pid 1's command line shows the Go process's: %q", out)
+	}
+}
