@@ -99,3 +99,16 @@ func ExampleDefaultSpawner() {
 	// Output:
 	// hello
 }
+
+// A program that spawns a single sandbox and exits does better without
+// the zygote: its start-up, paid at the first spawn, would cost more than
+// it saves.
+func ExampleUseZygote() {
+	syscallproxy.UseZygote(false)
+	defer syscallproxy.UseZygote(true)
+	cmd := &syscallproxy.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", "exit 7"},
+		Sandbox: ops.Sandbox{Namespaces: ops.UserNS | ops.PIDNS}}
+	err := cmd.Run()
+	fmt.Println(err)
+	// Output: exit status 7
+}

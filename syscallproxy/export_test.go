@@ -15,7 +15,7 @@ func ZygotePid() int {
 }
 
 // ZygoteOff reports whether STOCKADE_ZYGOTE=off turned the zygote off.
-func ZygoteOff() bool { return noZygote }
+func ZygoteOff() bool { return noZygote.Load() }
 
 // SlotResident returns how many bytes of the zygote slot p's supervisor
 // runs on are in memory (its stacks and program), or -1 when p has no

@@ -52,10 +52,25 @@ const (
 	zProgOff = zSlot - zProg
 )
 
-// noZygote turns the zygote off for this process (STOCKADE_ZYGOTE=off in
-// its environment): every spawn then clones from the calling thread and
-// execs its supervisor, as when the zygote cannot start.
-var noZygote = os.Getenv("STOCKADE_ZYGOTE") == "off"
+// noZygote is set when the zygote is off for this process
+// (STOCKADE_ZYGOTE=off in its environment, or UseZygote(false)): every
+// spawn then clones from the calling thread and execs its supervisor, as
+// when the zygote cannot start.
+var noZygote = func() *atomic.Bool {
+	var b atomic.Bool
+	b.Store(os.Getenv("STOCKADE_ZYGOTE") == "off")
+	return &b
+}()
+
+// UseZygote turns the zygote on (the default) or off for the spawns that
+// follow; see the package documentation. The zygote costs a few
+// milliseconds once, at the first spawn (an exec of this binary), and
+// saves about half a millisecond on every spawn after it: a program that
+// spawns one sandbox and exits, such as the stockade CLI, does better
+// without it. A zygote already running stays, idle, until the process
+// exits. STOCKADE_ZYGOTE=off in the environment turns it off
+// from the start.
+func UseZygote(on bool) { noZygote.Store(!on) }
 
 // zcur is the running zygote, or nil.
 var (
@@ -69,11 +84,11 @@ var (
 // say). It returns nil, for good, once a zygote failed to start: spawns
 // then clone from the calling thread and exec their supervisor.
 func currentZygote() *zygote {
+	if noZygote.Load() {
+		return nil
+	}
 	if z := zcur.Load(); z != nil && !z.dead.Load() {
 		return z
-	}
-	if noZygote {
-		return nil
 	}
 	zstart.Lock()
 	defer zstart.Unlock()

@@ -33,6 +33,8 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/stockade/stockade/syscallproxy"
 )
 
 // version is stockade's version; release builds set it with
@@ -58,6 +60,9 @@ Run 'stockade help run' for run's flags.
 `
 
 func main() {
+	// One sandbox per process: the zygote's start-up (an exec of this
+	// binary) would cost more than it saves.
+	syscallproxy.UseZygote(false)
 	os.Exit(stockade(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
