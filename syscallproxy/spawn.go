@@ -338,7 +338,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	var rec C.struct_sk_err
 	pid := C.sk_spawn(prog, &pidfd, &rec)
 	if pid >= 0 && rec.step == 0 {
-		readErrPipe(errR, &rec)
+		_, rec = readErrPipe(errR)
 	}
 	runtime.KeepAlive(cmd) // its files' fds were used by number
 	if pid < 0 {
@@ -390,21 +390,35 @@ func stdioFds(cmd *Cmd) (stdio []int, devNull int, err error) {
 }
 
 // readErrPipe reads the error pipe to EOF (closing it), through the Go
-// poller: nothing means the command and its supervisor were exec'd, a
-// record names the step that failed.
-func readErrPipe(fd int, rec *C.struct_sk_err) {
+// poller: nothing means the command (and, spawned directly, its
+// supervisor) were exec'd. It returns the zygote's record of pid 1's pid
+// (0: none) and the first record of a step that failed (the zygote's,
+// pid 1's or the command's, in whatever order they came), if any.
+func readErrPipe(fd int) (pid int, fail C.struct_sk_err) {
 	unix.SetNonblock(fd, true)
 	f := os.NewFile(uintptr(fd), "stockade-err")
 	defer f.Close()
-	buf := unsafe.Slice((*byte)(unsafe.Pointer(rec)), unsafe.Sizeof(*rec))
-	n, err := io.ReadFull(f, buf)
-	switch {
-	case n == 0 && err == io.EOF:
-		rec.step = 0
-	case err != nil:
-		*rec = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
-		if errno, ok := errors.AsType[unix.Errno](err); ok {
-			rec.err = C.int32_t(errno)
+	for {
+		var rec C.struct_sk_err
+		buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), unsafe.Sizeof(rec))
+		n, err := io.ReadFull(f, buf)
+		if n == 0 && err == io.EOF {
+			return pid, fail
+		}
+		if err != nil {
+			if fail.step == 0 {
+				fail = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+				if errno, ok := errors.AsType[unix.Errno](err); ok {
+					fail.err = C.int32_t(errno)
+				}
+			}
+			return pid, fail
+		}
+		switch {
+		case rec.step == C.SKE_ZPID:
+			pid = int(rec.err)
+		case fail.step == 0:
+			fail = rec
 		}
 	}
 }

@@ -7,7 +7,6 @@ import "C"
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -148,12 +147,10 @@ func startZygote() (*zygote, error) {
 	if v, ok := os.LookupEnv("LD_LIBRARY_PATH"); ok {
 		env = append(env, "LD_LIBRARY_PATH="+v) // where libseccomp may be
 	}
-	var pidfd int = -1
 	pid, err := syscall.ForkExec("/proc/self/exe", []string{"stockade-zygote"},
 		&syscall.ProcAttr{
 			Env:   env,
 			Files: []uintptr{uintptr(devNull), uintptr(devNull), uintptr(devNull), uintptr(sp[1]), uintptr(memfd), uintptr(life)},
-			Sys:   &syscall.SysProcAttr{PidFD: &pidfd},
 		})
 	unix.Close(devNull)
 	unix.Close(sp[1])
@@ -163,9 +160,6 @@ func startZygote() (*zygote, error) {
 	reap := func() {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
-	}
-	if pidfd >= 0 {
-		unix.Close(pidfd)
 	}
 	// The zygote says whether it mapped the region: 0, or an errno.
 	// Anything else in time (no constructor took over?) and it is killed.
@@ -341,7 +335,7 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 		return giveUp()
 	}
 	closeAll()
-	pid, rec := readZygoteRecords(errR)
+	pid, rec := readErrPipe(errR)
 	if pid <= 0 {
 		unix.Close(statusR)
 		if rec.step == 0 {
@@ -368,33 +362,4 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 		return nil, p.opError(&rec, cmd), true
 	}
 	return proc, nil, true
-}
-
-// readZygoteRecords reads the error pipe of a zygote spawn to EOF: the
-// zygote's record with pid 1's pid, and the first failure record of any
-// step (the zygote's, pid 1's or the command's), in whatever order.
-func readZygoteRecords(fd int) (pid int, fail C.struct_sk_err) {
-	unix.SetNonblock(fd, true)
-	f := os.NewFile(uintptr(fd), "stockade-err")
-	defer f.Close()
-	for {
-		var rec C.struct_sk_err
-		buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), unsafe.Sizeof(rec))
-		n, err := io.ReadFull(f, buf)
-		if n == 0 && err == io.EOF {
-			return pid, fail
-		}
-		if err != nil {
-			if fail.step == 0 {
-				fail = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
-			}
-			return pid, fail
-		}
-		switch {
-		case rec.step == C.SKE_ZPID:
-			pid = int(rec.err)
-		case fail.step == 0:
-			fail = rec
-		}
-	}
 }
