@@ -526,31 +526,34 @@ void sk_init_main(long *sp) __attribute__((noreturn));
 
 // zygote_init makes pid 1 of a zygote's spawn the supervisor in place:
 // its address space is the zygote's already (a few pages, not dumpable,
-// made in the host's user namespace), so it keeps three fds, the status
-// pipe, the lifeline and the children file, at 0, 1 and 2, closes the
-// rest (the error pipe among them: its EOF tells the parent the sandbox
-// runs) and runs the supervisor's loop on its own stack.
+// made in the host's user namespace), so it keeps two fds, the lifeline
+// and the children file, at 0 and 1, closes the rest (the error pipe
+// among them: its EOF tells the parent the sandbox runs) and runs the
+// supervisor's loop on its own stack. The command's status goes to the
+// program's zstatus, in memory the Go process shares, instead of a pipe.
 static __attribute__((noreturn)) void zygote_init(struct sk_prog *p, long cmd, long childrenfd)
 {
-	long keep[3] = {p->statusfd, p->lifelinefd, childrenfd >= 0 ? childrenfd : p->lifelinefd};
-	for (int k = 0; k < 3; k++)
+	long keep[2] = {p->lifelinefd, childrenfd >= 0 ? childrenfd : p->lifelinefd};
+	for (int k = 0; k < 2; k++)
 		if ((keep[k] = sys3(SYS_fcntl, keep[k], F_DUPFD_CLOEXEC, 3)) < 0)
 			goto fail;
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < 2; k++)
 		if (sys3(SYS_dup3, keep[k], k, 0) < 0)
 			goto fail;
-	sys3(SYS_close_range, 3, ~0U, 0);
-	char pid[24], flags[4];
+	sys3(SYS_close_range, 2, ~0U, 0);
+	char pid[24], status[24], flags[4];
 	int n = 0;
 	itoa_(pid, cmd);
+	status[0] = '@';
+	itoa_(status + 1, (long)(uintptr_t)p->zstatus);
 	if (p->keep_init)
 		flags[n++] = 'k';
 	if (p->pidns)
 		flags[n++] = 'p';
 	flags[n] = 0;
-	char zero[2] = {'0', 0}, one[2] = {'1', 0}, two[2] = {'2', 0}, none[1] = {0};
+	char zero[2] = {'0', 0}, one[2] = {'1', 0}, none[1] = {0};
 	char name[14] = {'s', 't', 'o', 'c', 'k', 'a', 'd', 'e', '-', 'i', 'n', 'i', 't', 0};
-	long argv[8] = {6, (long)name, (long)pid, (long)zero, (long)flags, (long)(childrenfd >= 0 ? two : none), (long)one, 0};
+	long argv[8] = {6, (long)name, (long)pid, (long)status, (long)flags, (long)(childrenfd >= 0 ? one : none), (long)zero, 0};
 	sk_init_main(argv);
 fail:;
 	// Fail closed: the command dies with the namespace when we exit.
@@ -563,8 +566,6 @@ fail:;
 // the command runs.
 static __attribute__((noreturn)) void become_init(struct sk_prog *p, long cmd, long childrenfd)
 {
-	if (p->zygote)
-		zygote_init(p, cmd, childrenfd);
 	itoa_(p->init_pid, cmd);
 	itoa_(p->init_lifeline, p->lifelinefd);
 	if (childrenfd >= 0)
@@ -623,13 +624,6 @@ int sk_child_main(void *arg)
 			sk_exit(126); // the parent gave up or died
 		sys1(SYS_close, p->syncfd);
 	}
-	if (p->cwdfd >= 0) {
-		// The zygote's working directory is the Go process's of long
-		// ago: take the one it has now.
-		if ((r = sys1(SYS_fchdir, p->cwdfd)) < 0)
-			fail(p, -1, SKE_CWD, r, -1);
-		sys1(SYS_close, p->cwdfd);
-	}
 	if (!p->init) {
 		p->pdeathsig = pdeathsig;
 		exec_command(p, 0);
@@ -653,15 +647,25 @@ int sk_child_main(void *arg)
 
 	// The supervisor (pid 1 of a new PID namespace, or a subreaper)
 	// takes Stockade's own first steps (propagation, credentials), then
-	// vforks the command, which runs the op list: its ops (credentials,
+	// forks the command, which runs the op list: its ops (credentials,
 	// seccomp, ...) are its own, the namespace-wide ones (mounts,
 	// hostname) are seen by both.
-	r = clone(cmd_main, p->stack2_top, CLONE_VM | CLONE_VFORK | SIGCHLD, p);
+	//
+	// A zygote's pid 1 does not wait for the command to exec: it closes
+	// its end of the error pipe and supervises at once, while the
+	// command runs its ops on its own stack in the same memory (nothing
+	// either writes is read by the other), so the pipe's EOF comes from
+	// the command's exec itself. Spawned directly, pid 1 shares the Go
+	// process's memory and must leave it by exec'ing its supervisor, which
+	// it may only do once the command has left it too: it vforks.
+	r = clone(cmd_main, p->stack2_top, CLONE_VM | (p->zygote ? 0 : CLONE_VFORK) | SIGCHLD, p);
 	if (r < 0) {
 		struct sk_err rec = {-1, SKE_CLONE, errno, -1};
 		sys3(SYS_write, p->errfd, &rec, sizeof rec);
 		sk_exit(125);
 	}
+	if (p->zygote)
+		zygote_init(p, r, childrenfd);
 	if (p->cmd_failed)
 		sk_exit(125);
 	become_init(p, r, childrenfd);

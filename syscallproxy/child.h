@@ -57,9 +57,6 @@ enum {
 	SKE_SETPGID, SKE_PRCTL, SKE_CLOSE, SKE_CAPSET, SKE_SECCOMP, SKE_DUP,
 	SKE_EXEC, SKE_CLONE, SKE_PRIVATE, SKE_SIGMASK, SKE_INIT, SKE_LANDLOCK,
 	SKE_CWD,
-	// The zygote's first record of a spawn: the pid of its pid 1 (in
-	// err), before any failure record.
-	SKE_ZPID,
 	// Steps of the parent side (sk_spawn, on the calling thread).
 	SKE_WSETGROUPS, SKE_WUIDMAP, SKE_WGIDMAP, SKE_WSYNC, SKE_READERR,
 };
@@ -140,10 +137,14 @@ struct sk_prog {
 
 	// Spawned by the zygote (zygote.c): pid 1 shares the zygote's address
 	// space, not the Go process's, and becomes the supervisor in place
-	// instead of exec'ing it. cwdfd is an O_PATH fd of the Go process's
-	// working directory, which pid 1 enters first.
+	// instead of exec'ing it. The program lives in memory the Go process
+	// shares, so the rest is how the zygote and pid 1 answer it without
+	// a pipe: pid 1's pid once cloned (before the error pipe's last write
+	// end closes), and the command's wait status, written by pid 1 just
+	// before it exits (zstatus_set 1; 0 when pid 1 was killed).
 	int32_t zygote;
-	int32_t cwdfd;
+	volatile int32_t zpid;
+	volatile int32_t zstatus[2]; // status, set
 
 	// Parent side, read by sk_spawn (or the zygote) only.
 	int32_t errrfd;           // read end of the error pipe
@@ -180,11 +181,19 @@ void sk_parent_side(struct sk_prog *p, long pid, int pidfd, struct sk_err *rec);
 #define SK_ZPROG (SK_ZSLOT - 2 * (SK_ZGUARD + SK_ZSTACK))
 
 // A request to the zygote: spawn the program at prog (in the shared
-// region, slot slot), its fds passed along as SCM_RIGHTS.
+// region, slot slot), its fds passed along as SCM_RIGHTS. The program
+// names them by their place in the request, or SK_ZDEVNULL for the
+// zygote's own /dev/null. cwd is the place of an O_PATH fd of the Go
+// process's working directory, when it changed since the last request
+// (the zygote enters it, and every pid 1 cloned after inherits it), or
+// -1.
 struct sk_zreq {
 	uint64_t prog;
 	uint32_t slot;
 	uint32_t nfds;
+	int32_t cwd;
+	int32_t pad;
 };
+#define SK_ZDEVNULL (-2)
 
 #endif

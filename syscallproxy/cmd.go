@@ -28,7 +28,10 @@
 // clones pid 1 into the new namespaces, sharing the zygote's few pages
 // (CLONE_VM) and made this process's child (CLONE_PARENT). pid 1 runs the
 // op list's set-up, forks the command, and becomes the supervisor in
-// place: no address space is made per spawn but the command's. Because
+// place, without waiting for the command's exec: no address space is
+// made per spawn but the command's, and only the error pipe travels with
+// a request (pid 1's pid and the command's status come back in the
+// shared region). Because
 // the zygote's memory belongs to the host's user namespace, a command
 // that keeps every capability of its own cannot reach it. Directly: the
 // calling thread clones pid 1 sharing this process's memory, which execs

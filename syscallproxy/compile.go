@@ -377,7 +377,6 @@ func (p *program) lay(alloc func(size int) (mem unsafe.Pointer, own bool)) *layo
 	if off > size {
 		panic("syscallproxy: layout overflow") // a sizing bug above: never run past the block
 	}
-	prog.cwdfd = -1
 	return &layout{mem: mem, prog: prog, own: own}
 }
 

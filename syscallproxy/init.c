@@ -100,12 +100,16 @@ SK_INLINE void kill_tree(long childrenfd, long pidns, long cmd, int *done, int *
 // parent-death signal, which follows the thread that cloned us, the
 // pidfd follows the whole process.
 //
-// argv: [name, command pid, status fd, flags ("k" keep, "p" PID
-// namespace), children fd (or ""), lifeline fd].
+// argv: [name, command pid, status fd (or @ADDRESS of two int32s:
+// status, then 1 once written), flags ("k" keep, "p" PID namespace),
+// children fd (or ""), lifeline fd].
 SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 {
 	char **argv = (char **)(sp + 1);
 	long cmd = atol_(argv[1]), statusfd = atol_(argv[2]);
+	// "@ADDRESS": a zygote's pid 1 writes the status to memory it shares
+	// with the Go process (struct sk_prog's zstatus), not to a pipe.
+	volatile int32_t *statusmem = argv[2][0] == '@' ? (volatile int32_t *)atol_(argv[2] + 1) : 0;
 	long keep = 0, pidns = 0;
 	for (char *f = argv[3]; *f; f++) {
 		keep |= *f == 'k';
@@ -169,7 +173,12 @@ SK_INIT __attribute__((noreturn)) void sk_init_main(long *sp)
 		kill_tree(childrenfd, pidns, cmd, &done, &status);
 		if (!done)
 			status = SIGKILL; // as a wait status: killed by SIGKILL
-		isys4(SYS_write, statusfd, (long)&status, sizeof status, 0);
+		if (statusmem) {
+			statusmem[0] = status;
+			statusmem[1] = 1;
+		} else {
+			isys4(SYS_write, statusfd, (long)&status, sizeof status, 0);
+		}
 		long code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		for (;;)
 			isys4(SYS_exit_group, code, 0, 0, 0);

@@ -1,5 +1,8 @@
 package syscallproxy
 
+// #include "child.h"
+import "C"
+
 import (
 	"errors"
 	"fmt"
@@ -34,9 +37,11 @@ type Process struct {
 	start    time.Time
 
 	// The zygote slot the supervisor runs on (z nil: none), free again
-	// once it has been reaped.
+	// once it has been reaped, and the program in it, where the
+	// supervisor leaves the command's status.
 	z      *zygote
 	zslot  int32
+	zprog  *C.struct_sk_prog
 	reaped bool
 
 	mu     sync.Mutex
@@ -119,7 +124,11 @@ func (p *Process) reap() (*ExitStatus, error) {
 	var werr error
 	err = rc.Read(func(fd uintptr) bool {
 		for {
-			werr = unix.Waitid(unix.P_PIDFD, int(fd), &info, unix.WEXITED|unix.WNOHANG, &ru)
+			_, _, e := unix.RawSyscall6(unix.SYS_WAITID, unix.P_PIDFD, fd, uintptr(unsafe.Pointer(&info)), unix.WEXITED|unix.WNOHANG, uintptr(unsafe.Pointer(&ru)), 0)
+			werr = nil
+			if e != 0 {
+				werr = e
+			}
 			if werr != unix.EINTR {
 				break
 			}
@@ -145,20 +154,27 @@ func (p *Process) reap() (*ExitStatus, error) {
 		st.Signal = syscall.Signal(status)
 		st.CoreDumped = code == cldDumped
 	}
-	if p.statusfd >= 0 {
-		// pid 1 wrote the command's own wait status before exiting;
-		// without it (pid 1 was killed) pid 1's status stands.
-		var ws syscall.WaitStatus
+	// pid 1 wrote the command's own wait status before exiting; without
+	// it (pid 1 was killed) pid 1's status stands.
+	var ws syscall.WaitStatus
+	written := false
+	switch {
+	case p.zprog != nil:
+		// In the slot, which stays ours until close.
+		ws, written = syscall.WaitStatus(p.zprog.zstatus[0]), p.zprog.zstatus[1] == 1
+	case p.statusfd >= 0:
 		b := unsafe.Slice((*byte)(unsafe.Pointer(&ws)), 4)
-		if n, _ := unix.Read(p.statusfd, b); n == 4 {
-			st.Code, st.Signal, st.CoreDumped = -1, 0, false
-			switch {
-			case ws.Exited():
-				st.Code = ws.ExitStatus()
-			case ws.Signaled():
-				st.Signal = ws.Signal()
-				st.CoreDumped = ws.CoreDump()
-			}
+		n, _ := unix.Read(p.statusfd, b)
+		written = n == 4
+	}
+	if written {
+		st.Code, st.Signal, st.CoreDumped = -1, 0, false
+		switch {
+		case ws.Exited():
+			st.Code = ws.ExitStatus()
+		case ws.Signaled():
+			st.Signal = ws.Signal()
+			st.CoreDumped = ws.CoreDump()
 		}
 	}
 	return st, nil

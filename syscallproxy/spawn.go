@@ -338,7 +338,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	var rec C.struct_sk_err
 	pid := C.sk_spawn(prog, &pidfd, &rec)
 	if pid >= 0 && rec.step == 0 {
-		_, rec = readErrPipe(errR)
+		rec = readErrPipe(errR)
 	}
 	runtime.KeepAlive(cmd) // its files' fds were used by number
 	if pid < 0 {
@@ -391,19 +391,45 @@ func stdioFds(cmd *Cmd) (stdio []int, devNull int, err error) {
 
 // readErrPipe reads the error pipe to EOF (closing it), through the Go
 // poller: nothing means the command (and, spawned directly, its
-// supervisor) were exec'd. It returns the zygote's record of pid 1's pid
-// (0: none) and the first record of a step that failed (the zygote's,
-// pid 1's or the command's, in whatever order they came), if any.
-func readErrPipe(fd int) (pid int, fail C.struct_sk_err) {
+// supervisor) were exec'd. It returns the first record of a step that
+// failed (the zygote's, pid 1's or the command's, in whatever order they
+// came), if any.
+func readErrPipe(fd int) (fail C.struct_sk_err) {
 	unix.SetNonblock(fd, true)
 	f := os.NewFile(uintptr(fd), "stockade-err")
 	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+	}
+	// Records are written whole (a pipe write of less than PIPE_BUF is
+	// atomic), so a read returns whole records. Raw system calls: they
+	// never block here, and a plain one would wake the runtime's sysmon
+	// thread, parked while this goroutine waited, at a cost of tens of
+	// microseconds per spawn on a virtual machine.
+	var recs [4]C.struct_sk_err
+	buf := unsafe.Slice((*byte)(unsafe.Pointer(&recs)), unsafe.Sizeof(recs))
+	var rerr unix.Errno
 	for {
-		var rec C.struct_sk_err
-		buf := unsafe.Slice((*byte)(unsafe.Pointer(&rec)), unsafe.Sizeof(rec))
-		n, err := io.ReadFull(f, buf)
-		if n == 0 && err == io.EOF {
-			return pid, fail
+		n := 0
+		err = rc.Read(func(fd uintptr) bool {
+			for {
+				r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+				switch e {
+				case unix.EINTR:
+					continue
+				case unix.EAGAIN:
+					return false // park until readable
+				}
+				n, rerr = int(r), e
+				return true
+			}
+		})
+		if err == nil && rerr != 0 {
+			err = rerr
+		}
+		if err == nil && n%int(unsafe.Sizeof(recs[0])) != 0 {
+			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
 			if fail.step == 0 {
@@ -412,13 +438,13 @@ func readErrPipe(fd int) (pid int, fail C.struct_sk_err) {
 					fail.err = C.int32_t(errno)
 				}
 			}
-			return pid, fail
+			return fail
 		}
-		switch {
-		case rec.step == C.SKE_ZPID:
-			pid = int(rec.err)
-		case fail.step == 0:
-			fail = rec
+		if n == 0 {
+			return fail
+		}
+		if fail.step == 0 {
+			fail = recs[0]
 		}
 	}
 }

@@ -59,15 +59,13 @@ static void put_rec(int fd, int32_t step, int32_t err)
 }
 
 // zspawn serves one request. fds are the request's, in the order
-// zygote.go sent them: the error pipe's write end, the status pipe's
-// write end, the working directory, then the command's fds.
+// zygote.go sent them: the error pipe's write end first, then the
+// working directory (when it changed) and the command's fds.
 static void zspawn(struct sk_prog *p, char *slot, int *fds, int nfds)
 {
 	int errfd = fds[0];
-#define ZFD(v) ((v) >= 0 && (v) < nfds ? fds[(v)] : -1)
-	p->errfd = ZFD(p->errfd);
-	p->statusfd = ZFD(p->statusfd);
-	p->cwdfd = ZFD(p->cwdfd);
+#define ZFD(v) ((v) == SK_ZDEVNULL ? 0 : (v) >= 0 && (v) < nfds ? fds[(v)] : -1)
+	p->errfd = errfd;
 	for (int i = 0; i < p->nfds && i < SK_MAXFDS; i++)
 		p->fds[i] = ZFD(p->fds[i]);
 #undef ZFD
@@ -102,8 +100,9 @@ static void zspawn(struct sk_prog *p, char *slot, int *fds, int nfds)
 		put_rec(errfd, SKE_CLONE, (int32_t)-pid);
 		return;
 	}
-	// The pid first: the parent opens its pidfd while the maps are written.
-	put_rec(errfd, SKE_ZPID, (int32_t)pid);
+	// Read by the parent once the error pipe is at EOF, which it cannot
+	// be before we return (we hold a write end).
+	p->zpid = (int32_t)pid;
 	struct sk_err rec = {0};
 	sk_parent_side(p, pid, pidfd, &rec);
 	if (rec.step)
@@ -145,7 +144,7 @@ static void zserve(char *base, size_t size)
 		}
 		char *slot = base + (size_t)req.slot * SK_ZSLOT;
 		char *prog = (char *)(uintptr_t)req.prog;
-		if (n == sizeof req && nfds >= 3 && !(msg.msg_flags & MSG_CTRUNC) && req.slot < SK_ZSLOTS &&
+		if (n == sizeof req && nfds >= 1 && !(msg.msg_flags & MSG_CTRUNC) && req.slot < SK_ZSLOTS &&
 		    prog >= slot && prog + sizeof(struct sk_prog) <= slot + SK_ZSLOT && (size_t)(slot - base) < size) {
 			if (!guarded[req.slot]) {
 				// A stack that overflows must fault, not run into
@@ -154,7 +153,12 @@ static void zserve(char *base, size_t size)
 				mprotect(slot + SK_ZGUARD + SK_ZSTACK, SK_ZGUARD, PROT_NONE);
 				guarded[req.slot] = 1;
 			}
-			zspawn((struct sk_prog *)prog, slot, fds, nfds);
+			// The Go process's working directory, when it changed:
+			// pid 1 inherits ours.
+			if (req.cwd >= 0 && req.cwd < nfds && fchdir(fds[req.cwd]) < 0)
+				put_rec(fds[0], SKE_CWD, errno);
+			else
+				zspawn((struct sk_prog *)prog, slot, fds, nfds);
 		} else if (nfds > 0) {
 			put_rec(fds[0], SKE_CLONE, EINVAL);
 		}

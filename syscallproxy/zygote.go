@@ -41,6 +41,11 @@ type zygote struct {
 	mu   sync.Mutex
 	free []int32 // free slots, most recently used last
 	dead atomic.Bool
+
+	// sendMu orders requests; the device and inode of the working
+	// directory the zygote entered last (0, 0: unknown).
+	sendMu         sync.Mutex
+	cwdDev, cwdIno uint64
 }
 
 const (
@@ -224,10 +229,26 @@ func (z *zygote) progMem(s int32, size int) unsafe.Pointer {
 	return unsafe.Pointer(&b[0])
 }
 
-// send hands the zygote a laid-out program and its fds.
+// send hands the zygote a laid-out program and its fds, and the working
+// directory when it is not the one the zygote last entered.
 func (z *zygote) send(s int32, prog *C.struct_sk_prog, fds []int) error {
-	req := C.struct_sk_zreq{prog: C.uint64_t(uintptr(unsafe.Pointer(prog))), slot: C.uint32_t(s), nfds: C.uint32_t(len(fds))}
+	req := C.struct_sk_zreq{prog: C.uint64_t(uintptr(unsafe.Pointer(prog))), slot: C.uint32_t(s), cwd: -1}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&req)), unsafe.Sizeof(req))
+	// Requests are served in the order they are sent: the working
+	// directory a request carries holds for every one after it.
+	z.sendMu.Lock()
+	defer z.sendMu.Unlock()
+	var st unix.Stat_t
+	cwd := -1
+	if err := unix.Stat(".", &st); err != nil || st.Dev != z.cwdDev || st.Ino != z.cwdIno {
+		if cwd, err = unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
+			return fmt.Errorf("working directory: %w", err)
+		}
+		defer unix.Close(cwd)
+		req.cwd = C.int32_t(len(fds))
+		fds = append(fds, cwd)
+	}
+	req.nfds = C.uint32_t(len(fds))
 	for {
 		err := unix.Sendmsg(z.sock, b, unix.UnixRights(fds...), nil, 0)
 		if err == unix.EINTR {
@@ -235,9 +256,21 @@ func (z *zygote) send(s int32, prog *C.struct_sk_prog, fds []int) error {
 		}
 		if err != nil {
 			z.broken()
+			return err
 		}
-		return err
+		if cwd >= 0 {
+			z.cwdDev, z.cwdIno = st.Dev, st.Ino
+		}
+		return nil
 	}
+}
+
+// cwdChanged makes the next request carry the working directory again
+// (the zygote could not enter the last one).
+func (z *zygote) cwdChanged() {
+	z.sendMu.Lock()
+	z.cwdDev, z.cwdIno = 0, 0
+	z.sendMu.Unlock()
 }
 
 // broken marks the zygote gone (it died, or was killed): the next spawn
@@ -257,9 +290,14 @@ func (z *zygote) broken() {
 }
 
 // spawnZygote spawns cmd through the zygote. ok is false when it could
-// not try (no free slot, a program too big for a slot, no working
-// directory to pass, the zygote gone before the request): nothing
-// happened then, and the caller spawns directly.
+// not try (no free slot, a program too big for a slot, the zygote gone
+// before the request): nothing happened then, and the caller spawns
+// directly.
+//
+// Only the error pipe goes with the request, beside the command's own
+// fds: its EOF says the command runs (or failed), and the rest is
+// answered in the slot's program, in memory both sides share: pid 1's
+// pid, and at its end the command's status.
 func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time) (proc *Process, err error, ok bool) {
 	slot := z.slot()
 	if slot < 0 {
@@ -271,77 +309,58 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 			z.put(slot)
 		}
 	}()
-	var fds []int // ours, closed once sent
-	closeAll := func() {
-		for _, fd := range fds {
-			unix.Close(fd)
-		}
+	lay := p.lay(func(size int) (unsafe.Pointer, bool) { return z.progMem(slot, size), false })
+	if lay == nil {
+		return nil, nil, false
 	}
+	prog := lay.prog
 	var pp [2]int
 	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("pipe: %w", err), true
 	}
 	errR := pp[0]
-	fds = append(fds, pp[1])
-	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC); err != nil {
-		closeAll()
-		unix.Close(errR)
-		return nil, fmt.Errorf("pipe: %w", err), true
-	}
-	statusR := pp[0]
-	fds = append(fds, pp[1])
-	giveUp := func() (*Process, error, bool) {
-		closeAll()
-		unix.Close(errR)
-		unix.Close(statusR)
-		return nil, nil, false
-	}
-	// The zygote's working directory is this process's when it started:
-	// pass the current one.
-	cwd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return giveUp()
-	}
-	fds = append(fds, cwd)
-	stdio, devNull, err := stdioFds(cmd)
-	if err != nil {
-		closeAll()
-		unix.Close(errR)
-		unix.Close(statusR)
-		return nil, err, true
-	}
-	if devNull >= 0 {
-		fds = append(fds, devNull)
-	}
-	lay := p.lay(func(size int) (unsafe.Pointer, bool) { return z.progMem(slot, size), false })
-	if lay == nil {
-		return giveUp()
-	}
-	prog := lay.prog
-	// fds are numbered by their place in the request; the zygote puts
-	// its own numbers in.
-	prog.zygote = 1
-	prog.errfd, prog.statusfd, prog.cwdfd = 0, 1, 2
-	rights := append(make([]int, 0, 3+len(stdio)), fds[0], fds[1], cwd)
-	prog.nfds = C.int32_t(len(stdio))
-	for i, fd := range stdio {
-		prog.fds[i] = C.int32_t(3 + i)
+	// fds are numbered by their place in the request (the zygote puts its
+	// own numbers in), each file once; a missing one is the zygote's
+	// /dev/null.
+	rights := make([]int, 1, 4+len(cmd.ExtraFiles))
+	rights[0] = pp[1]
+	place := func(f *os.File) C.int32_t {
+		if f == nil {
+			return C.SK_ZDEVNULL
+		}
+		fd := int(f.Fd())
+		for i, r := range rights[1:] {
+			if r == fd {
+				return C.int32_t(i + 1)
+			}
+		}
 		rights = append(rights, fd)
+		return C.int32_t(len(rights) - 1)
+	}
+	prog.zygote = 1
+	prog.errfd, prog.statusfd = 0, -1
+	prog.nfds = C.int32_t(3 + len(cmd.ExtraFiles))
+	for i, f := range append([]*os.File{cmd.Stdin, cmd.Stdout, cmd.Stderr}, cmd.ExtraFiles...) {
+		prog.fds[i] = place(f)
 	}
 	prog.syncfd, prog.syncwfd, prog.initfd, prog.lifelinefd, prog.errrfd = -1, -1, -1, -1, -1
 	err = z.send(slot, prog, rights)
 	runtime.KeepAlive(cmd) // its files' fds were sent by number
+	unix.Close(pp[1])
 	if err != nil {
-		return giveUp()
+		unix.Close(errR)
+		return nil, nil, false
 	}
-	closeAll()
-	pid, rec := readErrPipe(errR)
+	rec := readErrPipe(errR)
+	pid := int(prog.zpid)
 	if pid <= 0 {
-		unix.Close(statusR)
 		if rec.step == 0 {
 			// Neither a pid nor a failure: the zygote died on it.
 			z.broken()
 			return nil, &OpError{Index: -1, Step: "zygote", Err: unix.EPIPE}, true
+		}
+		if rec.step == C.SKE_CWD {
+			z.cwdChanged() // tell it again next time
 		}
 		return nil, p.opError(&rec, cmd), true
 	}
@@ -350,12 +369,11 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 		// Our own child, not reaped yet: only a lack of fds gets here.
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
-		unix.Close(statusR)
 		return nil, fmt.Errorf("pidfd: %w", err), true
 	}
 	release = false
 	proc = &Process{Pid: pid, pidfd: pidfd, pidFile: os.NewFile(uintptr(pidfd), "pidfd"),
-		statusfd: statusR, start: start, pidns: p.pidns, z: z, zslot: slot}
+		statusfd: -1, start: start, pidns: p.pidns, z: z, zslot: slot, zprog: prog}
 	if rec.step != 0 {
 		proc.reap()
 		proc.close()

@@ -15,24 +15,30 @@ import (
 
 // TestWorkingDirectoryFollowsChdir: a sandbox starts in the working
 // directory the Go process has at Start, as with os/exec, even though the
-// zygote that forks it was started elsewhere.
+// zygote that forks it was started elsewhere (and is told of a new one
+// only when it changed): away, back, and away again.
 func TestWorkingDirectoryFollowsChdir(t *testing.T) {
 	mustRun(t, ops.Sandbox{}, "/bin/true") // the zygote runs
 	old, err := os.Getwd()
 	if err != nil {
 		t.Fatal(err)
 	}
+	if old, err = filepath.EvalSymlinks(old); err != nil {
+		t.Fatal(err)
+	}
 	dir, err := filepath.EvalSymlinks(tempDir(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
 	defer os.Chdir(old)
-	for _, ns := range []ops.Namespaces{0, nsAll} {
-		if got := mustRun(t, ops.Sandbox{Namespaces: ns}, "/bin/sh", "-c", "pwd -P"); got != dir {
-			t.Errorf("%v: sandbox starts in %q, want %q", ns, got, dir)
+	for _, wd := range []string{dir, old, dir} {
+		if err := os.Chdir(wd); err != nil {
+			t.Fatal(err)
+		}
+		for _, ns := range []ops.Namespaces{0, nsAll} {
+			if got := mustRun(t, ops.Sandbox{Namespaces: ns}, "/bin/sh", "-c", "pwd -P"); got != wd {
+				t.Errorf("%v: sandbox starts in %q, want %q", ns, got, wd)
+			}
 		}
 	}
 }
