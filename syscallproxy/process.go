@@ -6,7 +6,6 @@ import "C"
 import (
 	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -30,9 +29,8 @@ type Process struct {
 	// subreaper.
 	Pid int
 
-	pidfd    int      // non-blocking; waited on through pidFile
-	pidFile  *os.File // pidfd, registered with the Go poller
-	statusfd int      // the supervisor's status pipe, or -1
+	pidfd    int // non-blocking; waited on through the poller (poll.go)
+	statusfd int // the supervisor's status pipe, or -1
 	pidns    bool
 	start    time.Time
 
@@ -110,37 +108,39 @@ func (p *Process) Wait() (*ExitStatus, error) {
 	return p.status, p.err
 }
 
-// reap waits for the first process (blocking this thread) and builds
+// reap waits for the first process (parked in the poller) and builds
 // the exit status.
 func (p *Process) reap() (*ExitStatus, error) {
 	var info unix.Siginfo
 	var ru unix.Rusage
 	// The pidfd turns readable when the supervisor exits: the goroutine
 	// parks in the poller, no thread blocks in waitid.
-	rc, err := p.pidFile.SyscallConn()
+	poll, err := thePoller()
 	if err != nil {
-		return nil, fmt.Errorf("waitid: %w", err)
+		return nil, err
 	}
-	var werr error
-	err = rc.Read(func(fd uintptr) bool {
-		for {
-			_, _, e := unix.RawSyscall6(unix.SYS_WAITID, unix.P_PIDFD, fd, uintptr(unsafe.Pointer(&info)), unix.WEXITED|unix.WNOHANG, uintptr(unsafe.Pointer(&ru)), 0)
-			werr = nil
-			if e != 0 {
-				werr = e
-			}
-			if werr != unix.EINTR {
-				break
-			}
+	w, err := poll.add(p.pidfd)
+	if err != nil {
+		return nil, err
+	}
+	defer poll.forget(w)
+	for {
+		if err := poll.wait(w); err != nil {
+			return nil, err
 		}
-		// Not exited yet: EAGAIN, or success with no pid in the siginfo.
-		return werr != unix.EAGAIN && (werr != nil || siginfoPid(&info) != 0)
-	})
-	if err == nil {
-		err = werr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("waitid: %w", err)
+		_, _, e := unix.RawSyscall6(unix.SYS_WAITID, unix.P_PIDFD, uintptr(p.pidfd), uintptr(unsafe.Pointer(&info)),
+			unix.WEXITED|unix.WNOHANG, uintptr(unsafe.Pointer(&ru)), 0)
+		if e == unix.EINTR || e == unix.EAGAIN || (e == 0 && siginfoPid(&info) == 0) {
+			// Not exited yet (EAGAIN, or no pid in the siginfo).
+			if err := poll.rearm(p.pidfd, w); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if e != 0 {
+			return nil, fmt.Errorf("waitid: %w", e)
+		}
+		break
 	}
 	p.reaped = true
 	st := &ExitStatus{Wall: time.Since(p.start)}
@@ -212,7 +212,7 @@ func (p *Process) close() {
 	if p.reaped && p.z != nil {
 		p.z.put(p.zslot)
 	}
-	p.pidFile.Close()
+	rawClose(p.pidfd)
 	if p.statusfd >= 0 {
 		unix.Close(p.statusfd)
 	}

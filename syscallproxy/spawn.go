@@ -266,28 +266,28 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 			unix.Close(fd)
 		}
 	}
-	pipe := func() (r, w int, err error) {
+	pipe := func(flags int) (r, w int, err error) {
 		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC|flags); err != nil {
 			closeAll()
 			return -1, -1, fmt.Errorf("pipe: %w", err)
 		}
 		fds = append(fds, p[0], p[1])
 		return p[0], p[1], nil
 	}
-	errR, errW, err := pipe()
+	errR, errW, err := pipe(unix.O_NONBLOCK) // read by readErrPipe
 	if err != nil {
 		return nil, err
 	}
 	syncR, syncW := -1, -1
 	if p.userNS {
-		if syncR, syncW, err = pipe(); err != nil {
+		if syncR, syncW, err = pipe(0); err != nil {
 			return nil, err
 		}
 	}
 	statusR, statusW := -1, -1
 	if p.init {
-		if statusR, statusW, err = pipe(); err != nil {
+		if statusR, statusW, err = pipe(0); err != nil {
 			return nil, err
 		}
 	}
@@ -358,8 +358,7 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		}
 		return nil, fmt.Errorf("pidfd: %w", err)
 	}
-	proc := &Process{Pid: int(pid), pidfd: int(pidfd), pidFile: os.NewFile(uintptr(pidfd), "pidfd"),
-		statusfd: statusR, start: start, pidns: p.pidns}
+	proc := &Process{Pid: int(pid), pidfd: int(pidfd), statusfd: statusR, start: start, pidns: p.pidns}
 	if rec.step != 0 {
 		proc.reap()
 		proc.close()
@@ -389,62 +388,60 @@ func stdioFds(cmd *Cmd) (stdio []int, devNull int, err error) {
 	return stdio, devNull, nil
 }
 
-// readErrPipe reads the error pipe to EOF (closing it), through the Go
-// poller: nothing means the command (and, spawned directly, its
-// supervisor) were exec'd. It returns the first record of a step that
-// failed (the zygote's, pid 1's or the command's, in whatever order they
-// came), if any.
+// readErrPipe reads the error pipe (non-blocking) to EOF, closing it,
+// parked in the
+// poller (poll.go) while it is empty: nothing means the command (and,
+// spawned directly, its supervisor) were exec'd. It returns the first
+// record of a step that failed (the zygote's, pid 1's or the command's,
+// in whatever order they came), if any.
 func readErrPipe(fd int) (fail C.struct_sk_err) {
-	unix.SetNonblock(fd, true)
-	f := os.NewFile(uintptr(fd), "stockade-err")
-	defer f.Close()
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+	defer rawClose(fd)
+	failed := func(err error) C.struct_sk_err {
+		if fail.step == 0 {
+			fail = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
+			if errno, ok := errors.AsType[unix.Errno](err); ok {
+				fail.err = C.int32_t(errno)
+			}
+		}
+		return fail
 	}
+	p, err := thePoller()
+	if err != nil {
+		return failed(err)
+	}
+	w, err := p.add(fd)
+	if err != nil {
+		return failed(err)
+	}
+	defer p.forget(w)
 	// Records are written whole (a pipe write of less than PIPE_BUF is
-	// atomic), so a read returns whole records. Raw system calls: they
-	// never block here, and a plain one would wake the runtime's sysmon
-	// thread, parked while this goroutine waited, at a cost of tens of
-	// microseconds per spawn on a virtual machine.
+	// atomic), so a read returns whole records.
 	var recs [4]C.struct_sk_err
 	buf := unsafe.Slice((*byte)(unsafe.Pointer(&recs)), unsafe.Sizeof(recs))
-	var rerr unix.Errno
 	for {
-		n := 0
-		err = rc.Read(func(fd uintptr) bool {
-			for {
-				r, _, e := unix.RawSyscall(unix.SYS_READ, fd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-				switch e {
-				case unix.EINTR:
-					continue
-				case unix.EAGAIN:
-					return false // park until readable
-				}
-				n, rerr = int(r), e
-				return true
+		if err := p.wait(w); err != nil {
+			return failed(err)
+		}
+		for {
+			n, e := rawRead(fd, buf)
+			if e == unix.EAGAIN {
+				break
 			}
-		})
-		if err == nil && rerr != 0 {
-			err = rerr
-		}
-		if err == nil && n%int(unsafe.Sizeof(recs[0])) != 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
+			if e != 0 {
+				return failed(e)
+			}
+			if n == 0 {
+				return fail
+			}
+			if n%int(unsafe.Sizeof(recs[0])) != 0 {
+				return failed(io.ErrUnexpectedEOF)
+			}
 			if fail.step == 0 {
-				fail = C.struct_sk_err{insn: -1, step: C.SKE_READERR, err: C.int32_t(unix.EIO), arg: -1}
-				if errno, ok := errors.AsType[unix.Errno](err); ok {
-					fail.err = C.int32_t(errno)
-				}
+				fail = recs[0]
 			}
-			return fail
 		}
-		if n == 0 {
-			return fail
-		}
-		if fail.step == 0 {
-			fail = recs[0]
+		if err := p.rearm(fd, w); err != nil {
+			return failed(err)
 		}
 	}
 }

@@ -238,30 +238,58 @@ func (z *zygote) send(s int32, prog *C.struct_sk_prog, fds []int) error {
 	// directory a request carries holds for every one after it.
 	z.sendMu.Lock()
 	defer z.sendMu.Unlock()
-	var st unix.Stat_t
+	var st unix.Statx_t
 	cwd := -1
-	if err := unix.Stat(".", &st); err != nil || st.Dev != z.cwdDev || st.Ino != z.cwdIno {
+	dot := [2]byte{'.', 0}
+	atFdcwd := unix.AT_FDCWD
+	_, _, e := unix.RawSyscall6(unix.SYS_STATX, uintptr(atFdcwd), uintptr(unsafe.Pointer(&dot[0])), 0,
+		unix.STATX_INO, uintptr(unsafe.Pointer(&st)), 0)
+	dev := uint64(st.Dev_major)<<32 | uint64(st.Dev_minor)
+	if e != 0 || dev != z.cwdDev || st.Ino != z.cwdIno {
+		var err error
 		if cwd, err = unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err != nil {
 			return fmt.Errorf("working directory: %w", err)
 		}
-		defer unix.Close(cwd)
+		defer rawClose(cwd)
 		req.cwd = C.int32_t(len(fds))
 		fds = append(fds, cwd)
 	}
 	req.nfds = C.uint32_t(len(fds))
+	if err := sendmsg(z.sock, b, unix.UnixRights(fds...)); err != nil {
+		z.broken()
+		return err
+	}
+	if cwd >= 0 {
+		z.cwdDev, z.cwdIno = dev, st.Ino
+	}
+	return nil
+}
+
+// sendmsg sends b and oob on a blocking socket: without the runtime's
+// system call bookkeeping when the socket has room (poll.go says why),
+// else blocking this thread until it has.
+func sendmsg(fd int, b, oob []byte) error {
+	iov := unix.Iovec{Base: &b[0]}
+	iov.SetLen(len(b))
+	msg := unix.Msghdr{Iov: &iov, Control: &oob[0]}
+	msg.SetIovlen(1)
+	msg.SetControllen(len(oob))
 	for {
-		err := unix.Sendmsg(z.sock, b, unix.UnixRights(fds...), nil, 0)
-		if err == unix.EINTR {
+		_, _, e := unix.RawSyscall(unix.SYS_SENDMSG, uintptr(fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		switch e {
+		case 0:
+			return nil
+		case unix.EINTR:
 			continue
+		case unix.EAGAIN:
+			for {
+				err := unix.Sendmsg(fd, b, oob, nil, unix.MSG_NOSIGNAL)
+				if err != unix.EINTR {
+					return err
+				}
+			}
 		}
-		if err != nil {
-			z.broken()
-			return err
-		}
-		if cwd >= 0 {
-			z.cwdDev, z.cwdIno = st.Dev, st.Ino
-		}
-		return nil
+		return e
 	}
 }
 
@@ -315,7 +343,7 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 	}
 	prog := lay.prog
 	var pp [2]int
-	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC); err != nil {
+	if err := unix.Pipe2(pp[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		return nil, fmt.Errorf("pipe: %w", err), true
 	}
 	errR := pp[0]
@@ -346,9 +374,9 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 	prog.syncfd, prog.syncwfd, prog.initfd, prog.lifelinefd, prog.errrfd = -1, -1, -1, -1, -1
 	err = z.send(slot, prog, rights)
 	runtime.KeepAlive(cmd) // its files' fds were sent by number
-	unix.Close(pp[1])
+	rawClose(pp[1])
 	if err != nil {
-		unix.Close(errR)
+		rawClose(errR)
 		return nil, nil, false
 	}
 	rec := readErrPipe(errR)
@@ -364,16 +392,18 @@ func (s *inProcess) spawnZygote(z *zygote, cmd *Cmd, p *program, start time.Time
 		}
 		return nil, p.opError(&rec, cmd), true
 	}
-	pidfd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
-	if err != nil {
+	r, _, e := unix.RawSyscall(unix.SYS_PIDFD_OPEN, uintptr(pid), unix.PIDFD_NONBLOCK, 0)
+	pidfd := int(r)
+	if e != 0 {
+		err := error(e)
 		// Our own child, not reaped yet: only a lack of fds gets here.
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
 		return nil, fmt.Errorf("pidfd: %w", err), true
 	}
 	release = false
-	proc = &Process{Pid: pid, pidfd: pidfd, pidFile: os.NewFile(uintptr(pidfd), "pidfd"),
-		statusfd: -1, start: start, pidns: p.pidns, z: z, zslot: slot, zprog: prog}
+	proc = &Process{Pid: pid, pidfd: pidfd, statusfd: -1, start: start, pidns: p.pidns,
+		z: z, zslot: slot, zprog: prog}
 	if rec.step != 0 {
 		proc.reap()
 		proc.close()
