@@ -32,18 +32,24 @@
 // made per spawn but the command's, and only the error pipe travels with
 // a request (pid 1's pid and the command's status come back in the
 // shared region). Because
-// the zygote's memory belongs to the host's user namespace, a command
-// that keeps every capability of its own cannot reach it. Directly: the
+// the zygote's memory belongs to the user namespace it was exec'd in, a
+// parent of the sandbox's, a command that keeps every capability of its
+// own cannot reach it. An unprivileged caller's sandboxes with a new user
+// namespace come from a second, nested zygote, exec'd into a user
+// namespace of its own whose 0 is the caller: root there, it writes each
+// pid 1's id maps, which the caller could not (a pid 1 that is not
+// dumpable has /proc files only the root of its memory's user namespace
+// may write); inside, /proc/self/uid_map shows that namespace's ids.
+// Directly: the
 // calling thread clones pid 1 sharing this process's memory, which execs
 // the supervisor (init.c, a freestanding program of two pages) from a
 // sealed memfd once the command runs; a command that starts as root of a
 // new user namespace first enters a Landlock domain (Linux 6.12) that
 // forbids ptrace, /proc/PID/fd and the like, and signals towards any
-// process outside the sandbox. The direct path serves what the zygote
-// cannot: an unprivileged caller asking for a new user namespace (the
-// zygote's pid 1, not dumpable, has /proc files only root may write its
-// id maps to), a process where the zygote could not start, or
-// STOCKADE_ZYGOTE=off in the environment.
+// process outside the sandbox. The direct path serves what the zygotes
+// cannot: an unprivileged caller asking for maps of other host ids (the
+// kernel refuses them, with its own error), a process where the zygote
+// could not start, or STOCKADE_ZYGOTE=off in the environment.
 //
 // Kernel requirements: Linux 5.11 (pidfd, clone3, close_range with
 // CLOSE_RANGE_CLOEXEC), 5.12 for read-only recursive binds

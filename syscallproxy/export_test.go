@@ -6,12 +6,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ZygotePid returns the pid of the running zygote, or 0.
+// ZygotePid returns the pid of the running zygote of this user
+// namespace, or 0.
 func ZygotePid() int {
-	if z := zcur.Load(); z != nil && !z.dead.Load() {
+	if z := zcur[0].Load(); z != nil && !z.dead.Load() {
 		return z.pid
 	}
 	return 0
+}
+
+// ZygotePidOf returns the pid of the zygote that forked p's supervisor,
+// or 0.
+func ZygotePidOf(p *Process) int {
+	if p.z == nil {
+		return 0
+	}
+	return p.z.pid
 }
 
 // ZygoteOff reports whether STOCKADE_ZYGOTE=off turned the zygote off.

@@ -229,6 +229,26 @@ func (s *inProcess) idMaps(sb *ops.Sandbox) (uidMap, gidMap string, deny bool) {
 	return lines(uid), lines(gid), s.euid != 0
 }
 
+// nestedMaps returns the id maps of sb as the nested zygote writes them,
+// onto the ids of its own user namespace, where 0 is this process's uid
+// and gid; ok is false for maps of any other host id, which only the
+// direct path may try (and the kernel refuses to a caller without
+// privilege, with its own error).
+func (s *inProcess) nestedMaps(sb *ops.Sandbox) (uidMap, gidMap string, ok bool) {
+	line := func(m []ops.IDMap, inside, self uint32) (string, bool) {
+		switch {
+		case len(m) == 0:
+			return ops.IDMap{Inside: inside, Outside: 0, Count: 1}.String() + "\n", true
+		case len(m) == 1 && m[0].Outside == self && m[0].Count == 1:
+			return ops.IDMap{Inside: m[0].Inside, Outside: 0, Count: 1}.String() + "\n", true
+		}
+		return "", false
+	}
+	u, okU := line(sb.UIDMap, sb.UID, uint32(s.euid))
+	g, okG := line(sb.GIDMap, sb.GID, uint32(s.egid))
+	return u, g, okU && okG
+}
+
 // Spawn implements Spawner.
 func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	start := time.Now()
@@ -239,14 +259,23 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 	if p.userNS {
 		p.uidMap, p.gidMap, p.denySetgroups = s.idMaps(&cmd.Sandbox)
 	}
-	// Through the zygote when its pid 1 can be given its id maps: by
-	// root, or when there is no new user namespace. (pid 1 shares the
-	// zygote's memory, which is not dumpable, so its /proc files belong
-	// to root: a caller without privilege could not write its uid_map.)
-	if z := currentZygote(); z != nil && p.init && (s.euid == 0 || !p.userNS) {
-		if proc, err, ok := s.spawnZygote(z, cmd, p, start); ok {
-			return proc, err
+	// Through a zygote when its pid 1 can be given its id maps: the
+	// zygote of this user namespace for root, or when there is no new
+	// user namespace; else the nested one (currentZygote says why), for
+	// the maps a caller without privilege may ask for: its own ids.
+	if p.init {
+		nested := s.euid != 0 && p.userNS
+		hostU, hostG := p.uidMap, p.gidMap
+		ok := !nested
+		if nested {
+			p.uidMap, p.gidMap, ok = s.nestedMaps(&cmd.Sandbox)
 		}
+		if z := currentZygote(nested); ok && z != nil {
+			if proc, err, ok := s.spawnZygote(z, cmd, p, start); ok {
+				return proc, err
+			}
+		}
+		p.uidMap, p.gidMap = hostU, hostG
 	}
 	initfd, lifelinefd := -1, -1
 	if p.init {

@@ -37,6 +37,10 @@ type zygote struct {
 	sock int // SOCK_SEQPACKET, blocking; requests go out, nothing comes back
 	pid  int
 	mem  []byte
+	// nested: the zygote runs in a user namespace of its own, where it
+	// is root and whose 0 is this process's uid and gid (see
+	// currentZygote); it serves only sandboxes with a new user namespace.
+	nested bool
 
 	mu   sync.Mutex
 	free []int32 // free slots, most recently used last
@@ -76,43 +80,60 @@ var noZygote = func() *atomic.Bool {
 // from the start.
 func UseZygote(on bool) { noZygote.Store(!on) }
 
-// zcur is the running zygote, or nil.
+// zcur holds the running zygotes, or nil: [0] in this process's user
+// namespace, [1] nested in one of its own.
 var (
-	zcur    atomic.Pointer[zygote]
+	zcur    [2]atomic.Pointer[zygote]
 	zstart  sync.Mutex
-	zfailed error // why the zygote could not start; nil while it may
+	zfailed [2]error // why that zygote could not start; nil while it may
 )
 
-// currentZygote returns the running zygote, starting one when there is
-// none: on first use, and again when the last one died (killed by hand,
-// say). It returns nil, for good, once a zygote failed to start: spawns
-// then clone from the calling thread and exec their supervisor.
-func currentZygote() *zygote {
+// currentZygote returns the running zygote of the kind asked, starting
+// one when there is none: on first use, and again when the last one died
+// (killed by hand, say). It returns nil, for good, once a zygote of that
+// kind failed to start: spawns then clone from the calling thread and
+// exec their supervisor.
+//
+// A caller without privilege cannot write the id maps of a pid 1 that
+// shares the memory of a zygote made in its own user namespace: that
+// memory is not dumpable, so pid 1's /proc files belong to root. The
+// nested zygote serves that caller's sandboxes with a new user
+// namespace instead: it is exec'd into a user namespace of its own
+// (uid and gid 0 inside are the caller's), so its memory, and every pid
+// 1's, belongs to that namespace, whose root is the caller on the host;
+// the zygote, root there, writes each sandbox's maps (inside ids onto
+// its 0). A sandbox still cannot reach pid 1: that takes CAP_SYS_PTRACE
+// in the zygote's namespace, the parent of the sandbox's own.
+func currentZygote(nested bool) *zygote {
 	if noZygote.Load() {
 		return nil
 	}
-	if z := zcur.Load(); z != nil && !z.dead.Load() {
+	k := 0
+	if nested {
+		k = 1
+	}
+	if z := zcur[k].Load(); z != nil && !z.dead.Load() {
 		return z
 	}
 	zstart.Lock()
 	defer zstart.Unlock()
-	if z := zcur.Load(); z != nil && !z.dead.Load() {
+	if z := zcur[k].Load(); z != nil && !z.dead.Load() {
 		return z
 	}
-	if zfailed != nil {
+	if zfailed[k] != nil {
 		return nil
 	}
-	z, err := startZygote()
+	z, err := startZygote(nested)
 	if err != nil {
-		zfailed = err
-		zcur.Store(nil)
+		zfailed[k] = err
+		zcur[k].Store(nil)
 		return nil
 	}
-	zcur.Store(z)
+	zcur[k].Store(z)
 	return z
 }
 
-func startZygote() (*zygote, error) {
+func startZygote(nested bool) (*zygote, error) {
 	life, err := lifeline()
 	if err != nil {
 		return nil, err
@@ -152,11 +173,18 @@ func startZygote() (*zygote, error) {
 	if v, ok := os.LookupEnv("LD_LIBRARY_PATH"); ok {
 		env = append(env, "LD_LIBRARY_PATH="+v) // where libseccomp may be
 	}
-	pid, err := syscall.ForkExec("/proc/self/exe", []string{"stockade-zygote"},
-		&syscall.ProcAttr{
-			Env:   env,
-			Files: []uintptr{uintptr(devNull), uintptr(devNull), uintptr(devNull), uintptr(sp[1]), uintptr(memfd), uintptr(life)},
-		})
+	attr := &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{uintptr(devNull), uintptr(devNull), uintptr(devNull), uintptr(sp[1]), uintptr(memfd), uintptr(life)},
+	}
+	if nested {
+		attr.Sys = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}},
+		}
+	}
+	pid, err := syscall.ForkExec("/proc/self/exe", []string{"stockade-zygote"}, attr)
 	unix.Close(devNull)
 	unix.Close(sp[1])
 	if err != nil {
@@ -190,7 +218,7 @@ func startZygote() (*zygote, error) {
 		reap()
 		return fail(fmt.Errorf("mapping the shared region: %w", unix.Errno(e)))
 	}
-	z := &zygote{sock: sp[0], pid: pid, mem: mem}
+	z := &zygote{sock: sp[0], pid: pid, mem: mem, nested: nested}
 	for i := zSlots - 1; i >= 0; i-- {
 		z.free = append(z.free, int32(i))
 	}

@@ -3,6 +3,7 @@ package syscallproxy_test
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,5 +94,48 @@ func TestSupervisorNotDumpable(t *testing.T) {
 	// Nothing of the Go process's shows, not even its argv.
 	if strings.Contains(out, filepath.Base(os.Args[0])) {
 		t.Errorf("pid 1's command line shows the Go process's: %q", out)
+	}
+}
+
+// TestZygoteServesEveryCaller: a sandbox with a new user namespace comes
+// from a zygote whoever the caller is: from the one of this user
+// namespace for root, from the nested one (its own user namespace, where
+// it may write the maps) for a caller without privilege; a sandbox
+// without one always from the first.
+func TestZygoteServesEveryCaller(t *testing.T) {
+	if syscallproxy.ZygoteOff() {
+		t.Skip("STOCKADE_ZYGOTE=off: this run tests the direct spawn path")
+	}
+	zygoteOf := func(sb ops.Sandbox) int {
+		outR, outW, _ := os.Pipe()
+		defer outR.Close()
+		cmd := &syscallproxy.Cmd{Path: "/bin/sh", Args: []string{"sh", "-c", "echo ready; exec sleep 30"}, Sandbox: sb, Stdout: outW}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		outW.Close()
+		defer func() { cmd.Process.Kill(); cmd.Wait() }()
+		buf := make([]byte, 6)
+		outR.Read(buf)
+		return syscallproxy.ZygotePidOf(cmd.Process)
+	}
+	plain := zygoteOf(ops.Sandbox{})
+	userns := zygoteOf(ops.Sandbox{Namespaces: nsAll})
+	if plain == 0 || userns == 0 {
+		t.Fatalf("zygote of a sandbox without a user namespace: %d, with one: %d; want both", plain, userns)
+	}
+	if root() != (plain == userns) {
+		t.Errorf("root %v: zygotes %d (no user namespace) and %d (a new one)", root(), plain, userns)
+	}
+	// The nested zygote runs in a user namespace of its own, as the
+	// caller: its ids on the host are the caller's.
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(userns) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) == 5 && f[0] == "Uid:" && f[1] != strconv.Itoa(os.Geteuid()) {
+			t.Errorf("zygote runs as %s, want %d", line, os.Geteuid())
+		}
 	}
 }
