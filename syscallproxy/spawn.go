@@ -270,9 +270,11 @@ func (s *inProcess) Spawn(cmd *Cmd) (*Process, error) {
 		if nested {
 			p.uidMap, p.gidMap, ok = s.nestedMaps(&cmd.Sandbox)
 		}
-		if z := currentZygote(nested); ok && z != nil {
-			if proc, err, ok := s.spawnZygote(z, cmd, p, start); ok {
-				return proc, err
+		if ok {
+			if z := currentZygote(nested); z != nil {
+				if proc, err, ok := s.spawnZygote(z, cmd, p, start); ok {
+					return proc, err
+				}
 			}
 		}
 		p.uidMap, p.gidMap = hostU, hostG

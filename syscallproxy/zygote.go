@@ -37,10 +37,6 @@ type zygote struct {
 	sock int // SOCK_SEQPACKET, blocking; requests go out, nothing comes back
 	pid  int
 	mem  []byte
-	// nested: the zygote runs in a user namespace of its own, where it
-	// is root and whose 0 is this process's uid and gid (see
-	// currentZygote); it serves only sandboxes with a new user namespace.
-	nested bool
 
 	mu   sync.Mutex
 	free []int32 // free slots, most recently used last
@@ -218,7 +214,7 @@ func startZygote(nested bool) (*zygote, error) {
 		reap()
 		return fail(fmt.Errorf("mapping the shared region: %w", unix.Errno(e)))
 	}
-	z := &zygote{sock: sp[0], pid: pid, mem: mem, nested: nested}
+	z := &zygote{sock: sp[0], pid: pid, mem: mem}
 	for i := zSlots - 1; i >= 0; i-- {
 		z.free = append(z.free, int32(i))
 	}
