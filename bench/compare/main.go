@@ -32,8 +32,10 @@
 // temporary directory), bwrap (launched by the floor's posix_spawn loop),
 // and os/exec and Stockade (this binary re-executed with -worker). The
 // contenders of a row take turns round by round, starting one further
-// along each round, to cancel drift; the table shows medians of the
-// rounds' means.
+// along each round, to cancel drift. The table shows medians of the
+// rounds' figures; each ratio is the median of the rounds' own ratios,
+// whose two figures were taken one after the other, so that the
+// machine's drift (large on a virtual machine) cancels out.
 //
 // Other load on the machine skews every figure, the ratios too: before
 // each row the command samples the CPU time used by others for half a
@@ -78,7 +80,7 @@ func main() {
 		rows       = flag.String("rows", "1,2,3,4", "rows to run, comma-separated")
 		rounds     = flag.Int("rounds", 0, "rounds of rows 1-3 (default 7, 2 with -quick)")
 		n          = flag.Int("n", 0, "spawns per batch of rows 1-3 (default 50, 20 with -quick)")
-		concRounds = flag.Int("conc-rounds", 0, "rounds of row 4 (default 3, 1 with -quick)")
+		concRounds = flag.Int("conc-rounds", 0, "rounds of row 4 (default 5, 1 with -quick)")
 		window     = flag.Duration("window", 0, "measuring window of a row 4 round (default 1.5s, 500ms with -quick)")
 		verbose    = flag.Bool("v", false, "print every round's figures")
 		cfloorSrc  = flag.String("cfloor", "", "path of cfloor.c (default: found from the working directory or this source file)")
@@ -102,7 +104,7 @@ func main() {
 	}
 
 	cfg := config{
-		rounds: 7, n: 50, concRounds: 3, window: 1500 * time.Millisecond,
+		rounds: 7, n: 50, concRounds: 5, window: 1500 * time.Millisecond,
 		workers: []int{1, 8, 64}, quick: *quick, verbose: *verbose, cfloorSrc: *cfloorSrc,
 	}
 	if *quick {

@@ -46,12 +46,7 @@ func (m *measurement) median() (float64, string) {
 	case m.fail != "" || len(m.vals) == 0:
 		return 0, "n/a"
 	}
-	v := slices.Clone(m.vals)
-	slices.Sort(v)
-	if len(v)%2 == 1 {
-		return v[len(v)/2], ""
-	}
-	return (v[len(v)/2-1] + v[len(v)/2]) / 2, ""
+	return medianOf(slices.Clone(m.vals)), ""
 }
 
 // runnable reports whether another round should run.
@@ -176,21 +171,57 @@ func (r *row) run(rounds int, verbose bool) {
 // ratio is the row's judged ratio, or a reason for its absence:
 // Stockade against the C floor doing the same work (floorInit) where
 // it ran, else against the plain floor; the heap row against Stockade
-// without the heap.
+// without the heap. It is the median of the rounds' own ratios
+// (pairedRatio), not the ratio of the two medians.
 func (r *row) ratio() (float64, string) {
-	s, why := r.stockade.median()
-	if why != "" {
+	if _, why := r.stockade.median(); why != "" {
 		return 0, why
 	}
 	base := r.sameWork()
 	if r.kind == heapRow {
 		base = r.stockadeEmpty
 	}
-	b, why := base.median()
-	if why != "" || b == 0 {
+	v, ok := pairedRatio(r.stockade, base)
+	if !ok {
 		return 0, "n/a"
 	}
-	return s / b, ""
+	return v, ""
+}
+
+// pairedRatio is the median over the rounds of a's figure over b's in
+// the same round. The machine's speed drifts (by up to 40% within an
+// hour on the virtual machine these figures come from), and two
+// contenders that ran one after the other within a round share the
+// drift; medians taken apart do not, so their ratio wanders with
+// whichever rounds happened to be fast. ok is false when either has no
+// round.
+func pairedRatio(a, b *measurement) (float64, bool) {
+	if _, why := a.median(); why != "" {
+		return 0, false
+	}
+	if _, why := b.median(); why != "" {
+		return 0, false
+	}
+	n := min(len(a.vals), len(b.vals))
+	rs := make([]float64, 0, n)
+	for i := range n {
+		if b.vals[i] > 0 {
+			rs = append(rs, a.vals[i]/b.vals[i])
+		}
+	}
+	if len(rs) == 0 {
+		return 0, false
+	}
+	return medianOf(rs), true
+}
+
+// medianOf returns the median of v, which it sorts; v is not empty.
+func medianOf(v []float64) float64 {
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2]
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2
 }
 
 // sameWork is the floor the row is judged against: the one with a pid 1
@@ -507,10 +538,9 @@ func printTable(rows []*row) {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 8, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\tC floor\tC floor + pid 1\tos/exec\tbwrap\tStockade\tratio\ttarget\t")
 	for _, r := range rows {
-		floor, _ := r.floor.median()
-		cells := []string{r.num + " " + r.label, cell(r.floor, r.kind, 0), cell(r.floorInit, r.kind, 0)}
+		cells := []string{r.num + " " + r.label, cell(r.floor, r.kind, nil), cell(r.floorInit, r.kind, nil)}
 		for _, m := range []*measurement{r.osexec, r.bwrap, r.stockade} {
-			cells = append(cells, cell(m, r.kind, floor))
+			cells = append(cells, cell(m, r.kind, r.floor))
 		}
 		ratio, why := r.ratio()
 		if why != "" {
@@ -527,8 +557,8 @@ func printTable(rows []*row) {
 	tw.Flush()
 }
 
-// cell renders a figure, with its ratio to the floor when floor is set.
-func cell(m *measurement, k kind, floor float64) string {
+// cell renders a figure, with its ratio to floor when floor is set.
+func cell(m *measurement, k kind, floor *measurement) string {
 	v, why := m.median()
 	if why != "" {
 		return why
@@ -539,8 +569,10 @@ func cell(m *measurement, k kind, floor float64) string {
 	} else {
 		s = strconv.FormatFloat(v/1000, 'f', 2, 64)
 	}
-	if floor > 0 {
-		s += fmt.Sprintf(" (%.2fx)", v/floor)
+	if floor != nil {
+		if q, ok := pairedRatio(m, floor); ok {
+			s += fmt.Sprintf(" (%.2fx)", q)
+		}
 	}
 	return s
 }
@@ -549,7 +581,7 @@ func cell(m *measurement, k kind, floor float64) string {
 // exit code: 1 when a contender that should have run did not.
 func printNotes(rows []*row, e env) int {
 	fmt.Println()
-	fmt.Println("ratio: Stockade / the C floor doing the same work, \"C floor + pid 1\" (row 3: Stockade with the heap / without, same rounds)")
+	fmt.Println("ratio: Stockade / the C floor doing the same work, \"C floor + pid 1\" (row 3: Stockade with the heap / without); every ratio is the median of the rounds' own ratios, the two figures of a round taken one after the other")
 	fmt.Println("C floor + pid 1: the C floor plus the minimal pid 1 that issue #2 asks of every new PID namespace, a reaper that shares the floor's memory and vforks the command")
 	fmt.Println("(x) in a cell: vs the plain C floor of the row, whose command is pid 1 itself")
 	code := 0
@@ -573,38 +605,34 @@ func printNotes(rows []*row, e env) int {
 			}
 		}
 		if r.kind == heapRow {
-			oh, why1 := r.osexec.median()
-			oe, why2 := r.osexecEmpty.median()
-			if why1 == "" && why2 == "" {
-				note(fmt.Sprintf("3: os/exec with the heap / without: %.2fx (%.2f / %.2f ms)", oh/oe, oh/1000, oe/1000))
+			oh, _ := r.osexec.median()
+			oe, _ := r.osexecEmpty.median()
+			if q, ok := pairedRatio(r.osexec, r.osexecEmpty); ok {
+				note(fmt.Sprintf("3: os/exec with the heap / without: %.2fx (%.2f / %.2f ms)", q, oh/1000, oe/1000))
 			}
-			sh, why3 := r.stockade.median()
-			se, why4 := r.stockadeEmpty.median()
-			if why3 == "" && why4 == "" {
-				note(fmt.Sprintf("3: Stockade with the heap / without: %.2fx (%.2f / %.2f ms)", sh/se, sh/1000, se/1000))
+			sh, _ := r.stockade.median()
+			se, _ := r.stockadeEmpty.median()
+			if q, ok := pairedRatio(r.stockade, r.stockadeEmpty); ok {
+				note(fmt.Sprintf("3: Stockade with the heap / without: %.2fx (%.2f / %.2f ms)", q, sh/1000, se/1000))
 			}
-			if why1 == "" && why3 == "" {
-				note(fmt.Sprintf("3: Stockade / os/exec, both with the heap: %.2fx", sh/oh))
+			if q, ok := pairedRatio(r.stockade, r.osexec); ok {
+				note(fmt.Sprintf("3: Stockade / os/exec, both with the heap: %.2fx", q))
 			}
 			note("3: the C floor clones with CLONE_VM, so its heap costs nothing either")
 		}
-		if fi, why := r.floorInit.median(); why == "" && r.kind != heapRow {
-			if f, why := r.floor.median(); why == "" {
-				s, why := r.stockade.median()
-				note(fmt.Sprintf("%s: %s: the pid 1 alone costs the C floor %.2fx; Stockade / the plain C floor: %s",
-					r.num, r.label, fi/f, ratioOr(s, f, why)))
-			}
+		if q, ok := pairedRatio(r.floorInit, r.floor); ok && r.kind != heapRow {
+			note(fmt.Sprintf("%s: %s: the pid 1 alone costs the C floor %.2fx; Stockade / the plain C floor: %s",
+				r.num, r.label, q, pairedOr(r.stockade, r.floor)))
 		}
 		if r.floorInitExec != nil {
 			if fe, why := r.floorInitExec.median(); why == "" {
-				s, why := r.stockade.median()
 				switch {
 				case r.kind == rateRow:
 					note(fmt.Sprintf("%s: %s: C floor whose pid 1 then execs a tiny static reaper (an address space of its own, as Stockade's supervisor has): %.0f/s; Stockade / that floor: %s",
-						r.num, r.label, fe, ratioOr(s, fe, why)))
+						r.num, r.label, fe, pairedOr(r.stockade, r.floorInitExec)))
 				default:
 					note(fmt.Sprintf("%s: C floor whose pid 1 then execs a tiny static reaper (an address space of its own, as Stockade's supervisor has): %.2f ms; Stockade / that floor: %s",
-						r.num, fe/1000, ratioOr(s, fe, why)))
+						r.num, fe/1000, pairedOr(r.stockade, r.floorInitExec)))
 				}
 			}
 		}
@@ -622,10 +650,13 @@ func printNotes(rows []*row, e env) int {
 	return code
 }
 
-// ratioOr formats a/b as a ratio, or why a is missing.
-func ratioOr(a, b float64, why string) string {
-	if why != "" {
+// pairedOr formats pairedRatio(a, b), or why a has no figure.
+func pairedOr(a, b *measurement) string {
+	if _, why := a.median(); why != "" {
 		return why
 	}
-	return fmt.Sprintf("%.2fx", a/b)
+	if q, ok := pairedRatio(a, b); ok {
+		return fmt.Sprintf("%.2fx", q)
+	}
+	return "n/a"
 }
