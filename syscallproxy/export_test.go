@@ -45,3 +45,17 @@ func SlotResident(p *Process) int {
 	}
 	return n * unix.Getpagesize()
 }
+
+// ZygoteRegionOf returns the address at which this process maps the
+// region it shares with the zygote that forked p's supervisor, or 0.
+func ZygoteRegionOf(p *Process) uintptr {
+	if p.z == nil {
+		return 0
+	}
+	p.z.mu.Lock()
+	defer p.z.mu.Unlock()
+	if p.z.mem == nil {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(&p.z.mem[0]))
+}

@@ -235,11 +235,24 @@ func (z *zygote) slot() int32 {
 	return s
 }
 
-// put frees a slot whose pid 1 is gone.
+// put frees a slot whose pid 1 is gone. The region of a dead zygote is
+// unmapped once its last slot comes back.
 func (z *zygote) put(s int32) {
 	z.mu.Lock()
+	defer z.mu.Unlock()
 	z.free = append(z.free, s)
-	z.mu.Unlock()
+	z.unmapIfUnused()
+}
+
+// unmapIfUnused unmaps the shared region of a dead zygote once no slot
+// is busy: no spawn can take one any more (slot says so), and no pid 1
+// reads or writes one. The memory itself goes when the last pid 1 that
+// shares the zygote's address space exits. z.mu is held.
+func (z *zygote) unmapIfUnused() {
+	if z.dead.Load() && z.mem != nil && len(z.free) == zSlots {
+		unix.Munmap(z.mem)
+		z.mem = nil
+	}
 }
 
 // progMem returns slot s's room for a program of size bytes, zeroed, or
@@ -327,7 +340,9 @@ func (z *zygote) cwdChanged() {
 
 // broken marks the zygote gone (it died, or was killed): the next spawn
 // starts another. It is reaped here, its socket closed. The sandboxes it
-// started run on: their pid 1s keep its address space alive.
+// started run on: their pid 1s keep its address space alive, and this
+// process keeps the shared region mapped until the last of them is
+// reaped (put).
 func (z *zygote) broken() {
 	z.mu.Lock()
 	defer z.mu.Unlock()
@@ -339,6 +354,7 @@ func (z *zygote) broken() {
 	lifetime.RemoveChild(z.pid)
 	lifetime.RemoveFD(z.sock)
 	unix.Close(z.sock)
+	z.unmapIfUnused()
 }
 
 // spawnZygote spawns cmd through the zygote. ok is false when it could

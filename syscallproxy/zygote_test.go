@@ -77,6 +77,78 @@ func TestZygoteRestarts(t *testing.T) {
 	}
 }
 
+// TestZygoteRegionReleased: the region this process shares with a
+// zygote stays mapped after that zygote died, for as long as a sandbox
+// it forked runs (pid 1 writes the command's status there), and is
+// unmapped once the last of them is reaped: a zygote restart leaks no
+// memory.
+func TestZygoteRegionReleased(t *testing.T) {
+	if syscallproxy.ZygoteOff() {
+		t.Skip("STOCKADE_ZYGOTE=off: this run tests the direct spawn path")
+	}
+	sb := ops.Sandbox{Ops: ops.List{ops.Setsid{}}}
+	cmd := &syscallproxy.Cmd{Path: "/bin/sleep", Args: []string{"sleep", "60"}, Sandbox: sb}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}()
+	region := syscallproxy.ZygoteRegionOf(cmd.Process)
+	if region == 0 {
+		t.Fatal("the sandbox did not come from a zygote")
+	}
+	if err := unix.Kill(syscallproxy.ZygotePidOf(cmd.Process), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	// This spawn finds the zygote dead; another starts for the next.
+	for range 2 {
+		mustRun(t, sb, "/bin/true")
+	}
+	if syscallproxy.ZygotePid() == syscallproxy.ZygotePidOf(cmd.Process) {
+		t.Fatal("no new zygote after the old one was killed")
+	}
+	if !mapped(t, region) {
+		t.Fatal("the dead zygote's region was unmapped while its sandbox runs")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatal("a killed sandbox exited with status 0")
+	}
+	if cmd.Status.Signal != unix.SIGKILL {
+		t.Errorf("status %v, want killed (pid 1 could not write it?)", cmd.Status)
+	}
+	if mapped(t, region) {
+		t.Error("the dead zygote's region is still mapped once its last sandbox was reaped")
+	}
+}
+
+// mapped reports whether addr is in a mapping of this process.
+func mapped(t *testing.T, addr uintptr) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		rng, _, _ := strings.Cut(line, " ")
+		lo, hi, ok := strings.Cut(rng, "-")
+		if !ok {
+			continue
+		}
+		l, err1 := strconv.ParseUint(lo, 16, 64)
+		h, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uint64(addr) >= l && uint64(addr) < h {
+			return true
+		}
+	}
+	return false
+}
+
 // TestSupervisorNotDumpable: pid 1, whoever forked it, cannot be
 // ptraced or read by the sandbox: not even a command that keeps every
 // capability of its user namespace may open its fds or its memory.
