@@ -40,6 +40,11 @@
 //   - A restarted child is a new actor with a new PID (named
 //     "Name#N"), as a new Erlang process would be: Tree.Children and
 //     Event say which PID is current.
+//   - Children change at run time, as with OTP's start_child and
+//     terminate_child: StartChild adds a child after the others and
+//     starts it (a worker per tenant, say); StopChild stops one, the Spec's
+//     or an added one, waits until its sandbox is dead and forgets it.
+//     Names are unique among siblings (ErrChildExists, ErrNoChild).
 //
 // What counts as a failure is the child's business: a process actor
 // fails when its actor.Policy says so (its Exited.Err), and completes

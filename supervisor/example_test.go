@@ -59,6 +59,32 @@ func ExampleStart() {
 	// stopped service
 }
 
+// Children added and removed while the tree runs: a worker per tenant,
+// started when the tenant arrives and stopped (its sandbox killed and
+// reaped) when it leaves.
+func ExampleTree_StartChild() {
+	system := quietSystem()
+	defer system.Shutdown()
+	tree := supervisor.Start(system, supervisor.Spec{})
+	defer tree.Stop()
+	for _, tenant := range []string{"alice", "bob"} {
+		err := tree.StartChild(supervisor.Child{Name: tenant, Props: actor.Props(actor.Config{Cmd: script("exec sleep 1000")})})
+		fmt.Println("start", tenant+":", err)
+	}
+	fmt.Println("again:", tree.StartChild(supervisor.Child{Name: "bob", Props: actor.Props(actor.Config{Cmd: script("exit 0")})}))
+	fmt.Println("stop alice:", tree.StopChild("alice"))
+	info, _ := tree.Children()
+	for _, c := range info {
+		fmt.Println("running:", c.Name)
+	}
+	// Output:
+	// start alice: <nil>
+	// start bob: <nil>
+	// again: supervisor: child exists: "bob"
+	// stop alice: <nil>
+	// running: bob
+}
+
 // A subtree is a supervisor as a child: Children shows the top's.
 func ExampleProps() {
 	system := quietSystem()

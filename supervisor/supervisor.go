@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -48,6 +49,14 @@ type restartDue struct{ token uint64 }
 // whichChildren asks a supervisor for []ChildInfo.
 type whichChildren struct{}
 
+// addChild asks a supervisor to add a child and start it; stopChild, to
+// stop one and forget it. Both are answered with a childReply.
+type (
+	addChild   struct{ spec Child }
+	stopChild  struct{ name string }
+	childReply struct{ err error }
+)
+
 func newSupervisor(spec Spec) *supervisor {
 	if spec.MaxRestarts == 0 {
 		spec.MaxRestarts = DefaultMaxRestarts
@@ -90,6 +99,10 @@ func (s *supervisor) Receive(ctx protoactor.Context) {
 				s.start(c)
 			}
 		}
+	case addChild:
+		ctx.Respond(childReply{s.add(m.spec)})
+	case stopChild:
+		ctx.Respond(childReply{s.remove(m.name)})
 	case whichChildren:
 		var info []ChildInfo
 		for _, c := range s.children {
@@ -125,6 +138,43 @@ func (s *supervisor) forward(ctx protoactor.Context, ack any) {
 	case ack != nil && ctx.Sender() != nil:
 		ctx.Respond(ack)
 	}
+}
+
+// add appends a child of spec to the children, the last in start
+// order, and starts it.
+func (s *supervisor) add(spec Child) error {
+	switch {
+	case s.gaveUp:
+		return ErrTreeEnded
+	case spec.Props == nil:
+		return fmt.Errorf("supervisor: child %q has no Props", spec.Name)
+	case s.find(spec.Name) >= 0:
+		return fmt.Errorf("%w: %q", ErrChildExists, spec.Name)
+	}
+	c := &child{spec: spec}
+	s.children = append(s.children, c)
+	s.start(c)
+	return nil
+}
+
+// remove stops the child named name, if it runs, and forgets it: a
+// restart it waits for is dropped, and the strategies no longer count
+// it.
+func (s *supervisor) remove(name string) error {
+	i := s.find(name)
+	if i < 0 {
+		return fmt.Errorf("%w: %q", ErrNoChild, name)
+	}
+	c := s.children[i]
+	c.waiting = 0
+	s.stop(c, true)
+	s.children = slices.Delete(s.children, i, i+1)
+	return nil
+}
+
+// find returns the index of the child named name, or -1.
+func (s *supervisor) find(name string) int {
+	return slices.IndexFunc(s.children, func(c *child) bool { return c.spec.Name == name })
 }
 
 // start spawns c's actor.

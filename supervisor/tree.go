@@ -8,8 +8,17 @@ import (
 	"github.com/stockade/stockade/actor"
 )
 
-// ErrTreeEnded answers Tree.Children once the tree has ended.
-var ErrTreeEnded = errors.New("supervisor: tree has ended")
+// Errors of the run-time changes to a supervisor's children.
+var (
+	// ErrTreeEnded answers the calls on a supervisor that has ended or
+	// given up.
+	ErrTreeEnded = errors.New("supervisor: tree has ended")
+	// ErrChildExists: StartChild was given the name of a child the
+	// supervisor has.
+	ErrChildExists = errors.New("supervisor: child exists")
+	// ErrNoChild: StopChild was given a name no child has.
+	ErrNoChild = errors.New("supervisor: no such child")
+)
 
 // Tree is a supervision tree started by Start: its top supervisor under
 // a small actor of this package that turns the top's end into Done and
@@ -82,6 +91,45 @@ func Children(system *protoactor.ActorSystem, sup *protoactor.PID) ([]ChildInfo,
 	}
 	info, _ := res.([]ChildInfo)
 	return info, nil
+}
+
+// StartChild adds c to the top supervisor's children, after the others
+// (see the package function StartChild).
+func (t *Tree) StartChild(c Child) error { return StartChild(t.system, t.top, c) }
+
+// StopChild stops the top supervisor's child named name and removes it
+// (see the package function StopChild).
+func (t *Tree) StopChild(name string) error { return StopChild(t.system, t.top, name) }
+
+// StartChild adds c to the children of the supervisor sup while it runs,
+// last in start order, and starts it, as OTP's supervisor:start_child
+// does. It returns once c's actor is spawned (a process actor spawns its
+// sandbox as it starts: Running and ChildStarted say when). c then lives
+// as the children of the Spec do: restarted as its Restart and the
+// strategy say (with rest-for-one, after every other child), stopped
+// first when the supervisor stops. The error wraps ErrChildExists when
+// a child of sup has c's name, and is ErrTreeEnded once sup has ended or
+// given up.
+func StartChild(system *protoactor.ActorSystem, sup *protoactor.PID, c Child) error {
+	return askChild(system, sup, addChild{c})
+}
+
+// StopChild stops the child of sup named name (its sandbox killed and
+// reaped, as when the tree stops; a restart it waits for is dropped) and
+// removes it from sup's children, whether it was one of the Spec or
+// added by StartChild. It returns once the child's every process is
+// dead. The error wraps ErrNoChild when sup has no child of that name.
+func StopChild(system *protoactor.ActorSystem, sup *protoactor.PID, name string) error {
+	return askChild(system, sup, stopChild{name})
+}
+
+func askChild(system *protoactor.ActorSystem, sup *protoactor.PID, msg any) error {
+	res, err := actor.Ask(system, sup, msg)
+	if err != nil {
+		return ErrTreeEnded
+	}
+	r, _ := res.(childReply)
+	return r.err
 }
 
 // holder is the parent of a Tree's top supervisor: it takes the top's

@@ -311,3 +311,102 @@ func TestNilProps(t *testing.T) {
 		t.Fatalf("tree ended with %v", tree.Err())
 	}
 }
+
+// names lists the children's names, in start order.
+func names(t *testing.T, tree *supervisor.Tree) []string {
+	t.Helper()
+	info, err := tree.Children()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, c := range info {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// Children added while the tree runs start at once, come last in start
+// order (rest-for-one restarts them after the others) and stop with the
+// tree; a stopped child is killed, reaped and forgotten, whether the
+// Spec or StartChild made it. Names stay unique.
+func TestDynamicChildren(t *testing.T) {
+	sys := newSystem(t)
+	ma, mb := marker(), marker()
+	ev := newEvents()
+	tree := supervisor.Start(sys, supervisor.Spec{
+		Strategy: supervisor.RestForOne,
+		Children: []supervisor.Child{worker("a", ops.Process(), "exec sleep "+ma)},
+		OnEvent:  ev.on,
+	})
+	ev.until(t, supervisor.ChildStarted, "a")
+	if err := tree.StartChild(worker("b", pidns(), "exec sleep "+mb)); err != nil {
+		t.Fatal(err)
+	}
+	started := ev.until(t, supervisor.ChildStarted, "b")
+	if got := names(t, tree); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("children %q, want a, b", got)
+	}
+	awaitProcs(t, mb, 1)
+
+	if err := tree.StartChild(worker("b", ops.Process(), "exit 0")); !errors.Is(err, supervisor.ErrChildExists) {
+		t.Errorf("a second child b: %v, want ErrChildExists", err)
+	}
+	if err := tree.StartChild(supervisor.Child{Name: "c"}); err == nil || !strings.Contains(err.Error(), "Props") {
+		t.Errorf("a child without Props: %v, want an error naming Props", err)
+	}
+	if got := names(t, tree); !slices.Equal(got, []string{"a", "b"}) {
+		t.Fatalf("children %q after refused additions, want a, b", got)
+	}
+
+	// a fails: b, added after it, is restarted with it.
+	info, _ := tree.Children()
+	sys.Root.Send(info[0].PID, actor.Kill{})
+	want := []string{"exited a", "stopped b", "restarting a", "restarting b", "started a", "started b"}
+	var got []supervisor.Event
+	for len(got) < len(want) {
+		got = append(got, ev.next(t))
+	}
+	if !slices.Equal(kinds(got), want) {
+		t.Fatalf("after a failed: %q, want %q", kinds(got), want)
+	}
+	if got[5].PID.Id == started[len(started)-1].PID.Id {
+		t.Fatal("b kept its actor across the restart")
+	}
+
+	if err := tree.StopChild("b"); err != nil {
+		t.Fatal(err)
+	}
+	if left := procsWith(mb); len(left) > 0 {
+		t.Fatalf("b's processes alive after StopChild returned: %v", left)
+	}
+	if got := names(t, tree); !slices.Equal(got, []string{"a"}) {
+		t.Fatalf("children %q after StopChild(b), want a", got)
+	}
+	if err := tree.StopChild("b"); !errors.Is(err, supervisor.ErrNoChild) {
+		t.Errorf("stopping b twice: %v, want ErrNoChild", err)
+	}
+	// A child of the Spec goes the same way; its name is free again.
+	if err := tree.StopChild("a"); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, ma)
+	if err := tree.StartChild(worker("a", ops.Process(), "exec sleep "+ma)); err != nil {
+		t.Fatal(err)
+	}
+	ev.until(t, supervisor.ChildStarted, "a")
+	awaitProcs(t, ma, 1)
+
+	if err := tree.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if left := procsWith(ma); len(left) > 0 {
+		t.Fatalf("processes left after Stop: %v", left)
+	}
+	if err := tree.StartChild(worker("d", ops.Process(), "exit 0")); !errors.Is(err, supervisor.ErrTreeEnded) {
+		t.Errorf("StartChild on a stopped tree: %v, want ErrTreeEnded", err)
+	}
+	if err := tree.StopChild("a"); !errors.Is(err, supervisor.ErrTreeEnded) {
+		t.Errorf("StopChild on a stopped tree: %v, want ErrTreeEnded", err)
+	}
+}
