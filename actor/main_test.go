@@ -11,8 +11,7 @@ import (
 
 	"github.com/stockade/stockade/actor"
 	"github.com/stockade/stockade/internal/leakcheck"
-	"github.com/stockade/stockade/ops"
-	"github.com/stockade/stockade/syscallproxy"
+	"github.com/stockade/stockade/internal/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -28,27 +27,11 @@ func newSystem(t testing.TB) *protoactor.ActorSystem {
 	return sys
 }
 
-// profiles are the two ways a sandbox's processes are kept together: a
-// PID namespace, or a subreaper in the process profile.
-var profiles = []struct {
-	name string
-	sb   func() ops.Sandbox
-}{
-	{"process", ops.Process},
-	{"pidns", func() ops.Sandbox {
-		return ops.Sandbox{Namespaces: ops.UserNS | ops.PIDNS | ops.MountNS, Ops: ops.List{ops.Proc{Target: "/proc"}}}
-	}},
-}
+// profiles are the two ways a sandbox's processes are kept together.
+var profiles = sandboxtest.Profiles
 
 // sh is a command running script with /bin/sh in sb.
-func sh(sb ops.Sandbox, script string) *syscallproxy.Cmd {
-	return &syscallproxy.Cmd{
-		Path:    "/bin/sh",
-		Args:    []string{"sh", "-c", script},
-		Env:     []string{"PATH=/usr/bin:/bin"},
-		Sandbox: sb,
-	}
-}
+var sh = sandboxtest.Sh
 
 // sub is a subscriber actor that hands every message it gets to the
 // test, with copies of the output (the actor reuses its buffers).

@@ -24,11 +24,11 @@ import (
 // Exited; a normal completion stops the actor.
 func TestOutputAndExit(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			sys := newSystem(t)
 			s := newSub(t, sys, true)
 			pid := sys.Root.Spawn(actor.Props(actor.Config{
-				Cmd:        sh(p.sb(), "echo out1; echo err >&2; echo out2"),
+				Cmd:        sh(p.Sandbox(), "echo out1; echo err >&2; echo out2"),
 				Subscriber: s.pid,
 			}))
 			s.watch(sys, pid)
@@ -133,13 +133,13 @@ func TestPolicyNormalCodes(t *testing.T) {
 func TestStopKillsSandbox(t *testing.T) {
 	for _, p := range profiles {
 		for _, how := range []string{"stop", "poison", "stop-grace"} {
-			t.Run(p.name+"/"+how, func(t *testing.T) {
+			t.Run(p.Name+"/"+how, func(t *testing.T) {
 				sys := newSystem(t)
 				s := newSub(t, sys, false)
 				m := marker()
-				cfg := actor.Config{Cmd: sh(p.sb(), treeScript(m, "exec sleep "+m)), Subscriber: s.pid}
+				cfg := actor.Config{Cmd: sh(p.Sandbox(), treeScript(m, "exec sleep "+m)), Subscriber: s.pid}
 				if how == "stop-grace" {
-					cfg.Cmd = sh(p.sb(), `trap "" TERM; `+treeScript(m, `while :; do sleep `+m+`; done`))
+					cfg.Cmd = sh(p.Sandbox(), `trap "" TERM; `+treeScript(m, `while :; do sleep `+m+`; done`))
 					cfg.StopGrace = 50 * time.Millisecond
 				}
 				pid := sys.Root.Spawn(actor.Props(cfg))
@@ -168,11 +168,11 @@ func TestStopKillsSandbox(t *testing.T) {
 // reaped, before the new one starts.
 func TestRestartReplacesSandbox(t *testing.T) {
 	for _, pr := range profiles {
-		t.Run(pr.name, func(t *testing.T) {
+		t.Run(pr.Name, func(t *testing.T) {
 			sys := newSystem(t)
 			s := newSub(t, sys, true)
 			m := marker()
-			p := &parent{props: actor.Props(actor.Config{Cmd: sh(pr.sb(), treeScript(m, "exec sleep "+m)), Subscriber: s.pid})}
+			p := &parent{props: actor.Props(actor.Config{Cmd: sh(pr.Sandbox(), treeScript(m, "exec sleep "+m)), Subscriber: s.pid})}
 			ppid, _ := spawnParent(t, sys, p)
 			first := s.awaitReady(t, sys, nil, m)
 			old := procsWith(m)

@@ -17,11 +17,11 @@ import (
 // comes and says why.
 func TestCancelKillsTree(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			m := marker()
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			s, err := stream.Start(ctx, sh(p.sb(), treeScript(m, "exec sleep "+m)))
+			s, err := stream.Start(ctx, sh(p.Sandbox(), treeScript(m, "exec sleep "+m)))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -49,11 +49,11 @@ func TestCancelKillsTree(t *testing.T) {
 // grace period.
 func TestCancelGraceThenKill(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			m := marker()
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			s, err := stream.Start(ctx, sh(p.sb(), `trap "" TERM; `+treeScript(m, `while :; do sleep `+m+`; done`)),
+			s, err := stream.Start(ctx, sh(p.Sandbox(), `trap "" TERM; `+treeScript(m, `while :; do sleep `+m+`; done`)),
 				stream.GracePeriod(100*time.Millisecond))
 			if err != nil {
 				t.Fatal(err)

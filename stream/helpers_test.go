@@ -74,10 +74,10 @@ func TestLinesTooLong(t *testing.T) {
 // its sandbox, before the loop statement ends.
 func TestLinesBreak(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			m := marker()
 			n := 0
-			for l, err := range stream.Lines(t.Context(), sh(p.sb(), `sleep `+m+` & while :; do echo y; done`), 0) {
+			for l, err := range stream.Lines(t.Context(), sh(p.Sandbox(), `sleep `+m+` & while :; do echo y; done`), 0) {
 				if err != nil || l != "y" {
 					t.Fatalf("%q, %v", l, err)
 				}
@@ -152,7 +152,7 @@ func TestCombinedOutput(t *testing.T) {
 func TestPipeline(t *testing.T) {
 	s, err := stream.Pipeline(t.Context(), []*syscallproxy.Cmd{
 		sh(ops.Process(), `seq 1 10000`),
-		sh(profiles[1].sb(), `grep 7`),
+		sh(profiles[1].Sandbox(), `grep 7`),
 		sh(ops.Rootless(), `wc -l`),
 	})
 	if err != nil {
@@ -259,7 +259,7 @@ func TestPipelineCancel(t *testing.T) {
 	defer cancel()
 	var cmds []*syscallproxy.Cmd
 	for i := range 4 {
-		sb := profiles[i%2].sb()
+		sb := profiles[i%2].Sandbox()
 		// Only cat holds the stage's stdout: the next stage's cat ends
 		// when it does.
 		cmds = append(cmds, sh(sb, `sleep `+m+` >/dev/null & setsid sh -c 'sleep `+m+`' >/dev/null & cat; echo "stage `+strconv.Itoa(i)+`" >&2; exec sleep `+m+` >/dev/null`))

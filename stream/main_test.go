@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stockade/stockade/internal/leakcheck"
-	"github.com/stockade/stockade/ops"
+	"github.com/stockade/stockade/internal/sandboxtest"
 	"github.com/stockade/stockade/stream"
 	"github.com/stockade/stockade/syscallproxy"
 )
@@ -22,27 +22,11 @@ func TestMain(m *testing.M) {
 	os.Exit(leakcheck.Main(m))
 }
 
-// profiles are the two ways a sandbox's processes are kept together: a
-// PID namespace, or a subreaper in the process profile.
-var profiles = []struct {
-	name string
-	sb   func() ops.Sandbox
-}{
-	{"process", ops.Process},
-	{"pidns", func() ops.Sandbox {
-		return ops.Sandbox{Namespaces: ops.UserNS | ops.PIDNS | ops.MountNS, Ops: ops.List{ops.Proc{Target: "/proc"}}}
-	}},
-}
+// profiles are the two ways a sandbox's processes are kept together.
+var profiles = sandboxtest.Profiles
 
 // sh is a command running script with /bin/sh in sb.
-func sh(sb ops.Sandbox, script string) *syscallproxy.Cmd {
-	return &syscallproxy.Cmd{
-		Path:    "/bin/sh",
-		Args:    []string{"sh", "-c", script},
-		Env:     []string{"PATH=/usr/bin:/bin"},
-		Sandbox: sb,
-	}
-}
+var sh = sandboxtest.Sh
 
 // result is everything a stream delivered.
 type result struct {

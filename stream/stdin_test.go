@@ -19,8 +19,8 @@ import (
 // stdin gives it EOF, and its output keeps flowing after that.
 func TestStdinPipeEOF(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
-			s, err := stream.Start(t.Context(), sh(p.sb(), `while read l; do echo "got $l"; done; echo eof; echo after >&2`), stream.StdinPipe())
+		t.Run(p.Name, func(t *testing.T) {
+			s, err := stream.Start(t.Context(), sh(p.Sandbox(), `while read l; do echo "got $l"; done; echo eof; echo after >&2`), stream.StdinPipe())
 			if err != nil {
 				t.Fatal(err)
 			}

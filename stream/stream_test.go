@@ -18,8 +18,8 @@ import (
 
 func TestEventsInOrder(t *testing.T) {
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
-			r := run(t, sh(p.sb(), `for i in $(seq 1 500); do echo out$i; echo err$i >&2; done; exit 7`))
+		t.Run(p.Name, func(t *testing.T) {
+			r := run(t, sh(p.Sandbox(), `for i in $(seq 1 500); do echo out$i; echo err$i >&2; done; exit 7`))
 			var wantOut, wantErr strings.Builder
 			for i := 1; i <= 500; i++ {
 				fmt.Fprintf(&wantOut, "out%d\n", i)
@@ -59,8 +59,8 @@ func TestChecksumStdoutAndStderr(t *testing.T) {
 	out, outSum := randomFile(t, dir, size)
 	errf, errSum := randomFile(t, dir, size)
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
-			s, err := stream.Start(t.Context(), sh(p.sb(), "cat "+errf+" >&2 & cat "+out+"; wait"))
+		t.Run(p.Name, func(t *testing.T) {
+			s, err := stream.Start(t.Context(), sh(p.Sandbox(), "cat "+errf+" >&2 & cat "+out+"; wait"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,8 +103,8 @@ func TestExitRightAfterWrite(t *testing.T) {
 	const size = 1 << 20
 	f, sum := randomFile(t, dir, size)
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
-			s, err := stream.Start(t.Context(), sh(p.sb(), "cat "+f+"; exit 3"))
+		t.Run(p.Name, func(t *testing.T) {
+			s, err := stream.Start(t.Context(), sh(p.Sandbox(), "cat "+f+"; exit 3"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,9 +127,9 @@ func TestExitRightAfterBigWriteWithBackgroundChild(t *testing.T) {
 	const size = 32 << 20
 	f, sum := randomFile(t, dir, size)
 	for _, p := range profiles {
-		t.Run(p.name, func(t *testing.T) {
+		t.Run(p.Name, func(t *testing.T) {
 			m := marker()
-			r := run(t, sh(p.sb(), "sleep "+m+" & setsid sh -c 'sleep "+m+"' & cat "+f+"; exit 5"))
+			r := run(t, sh(p.Sandbox(), "sleep "+m+" & setsid sh -c 'sleep "+m+"' & cat "+f+"; exit 5"))
 			if r.stdout.Len() != size || sha256.Sum256(r.stdout.Bytes()) != sum {
 				t.Fatalf("got %d bytes, not the file", r.stdout.Len())
 			}

@@ -11,9 +11,9 @@ import (
 
 	"github.com/stockade/stockade/actor"
 	"github.com/stockade/stockade/internal/leakcheck"
+	"github.com/stockade/stockade/internal/sandboxtest"
 	"github.com/stockade/stockade/ops"
 	"github.com/stockade/stockade/supervisor"
-	"github.com/stockade/stockade/syscallproxy"
 )
 
 func TestMain(m *testing.M) {
@@ -38,19 +38,10 @@ func quietSystem() *protoactor.ActorSystem {
 }
 
 // pidns is a sandbox with a PID namespace of its own.
-func pidns() ops.Sandbox {
-	return ops.Sandbox{Namespaces: ops.UserNS | ops.PIDNS | ops.MountNS, Ops: ops.List{ops.Proc{Target: "/proc"}}}
-}
+var pidns = sandboxtest.PIDNS
 
 // sh is a command running script with /bin/sh in sb.
-func sh(sb ops.Sandbox, script string) *syscallproxy.Cmd {
-	return &syscallproxy.Cmd{
-		Path:    "/bin/sh",
-		Args:    []string{"sh", "-c", script},
-		Env:     []string{"PATH=/usr/bin:/bin"},
-		Sandbox: sb,
-	}
-}
+var sh = sandboxtest.Sh
 
 // worker is a process actor child running script.
 func worker(name string, sb ops.Sandbox, script string) supervisor.Child {
